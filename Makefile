@@ -1,0 +1,37 @@
+# Every target creates .venv on first use and installs what it needs into it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: test lint typecheck pytest demo bench emulator clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,postgres,bench]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check mmbridge tests bench examples
+	$(VENV)/bin/ruff format --check mmbridge tests bench examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) examples/client_demo.py
+
+emulator: $(STAMP)
+	$(PY) -m mmbridge.testing.emulator --port 8065
+
+bench: $(STAMP)
+	$(PY) bench/client_bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,39 @@
+"""The Mattermost REST API v4 client: HTTP layer, endpoint groups, retries and rate limits."""
+
+from .client import ClientAPI
+from .endpoints import (
+    BotsAPI,
+    ChannelsAPI,
+    FilesAPI,
+    PostsAPI,
+    ReactionsAPI,
+    SystemAPI,
+    TeamsAPI,
+    TokensAPI,
+    UsersAPI,
+)
+from .http import HTTPAPI, HTTPResponse, RequestObserver
+from .ratelimit import RateLimiter
+from .retry import NO_RETRY, RetryPolicy
+from .txn import RandomPrefixTransactionIDs, TransactionIDSource
+
+__all__ = [
+    "HTTPAPI",
+    "NO_RETRY",
+    "BotsAPI",
+    "ChannelsAPI",
+    "ClientAPI",
+    "FilesAPI",
+    "HTTPResponse",
+    "PostsAPI",
+    "RandomPrefixTransactionIDs",
+    "RateLimiter",
+    "ReactionsAPI",
+    "RequestObserver",
+    "RetryPolicy",
+    "SystemAPI",
+    "TeamsAPI",
+    "TokensAPI",
+    "TransactionIDSource",
+    "UsersAPI",
+]

@@ -1,0 +1,109 @@
+"""``ClientAPI``: the typed REST client, one attribute per resource."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from yarl import URL
+
+from .endpoints import (
+    BotsAPI,
+    ChannelsAPI,
+    FilesAPI,
+    PostsAPI,
+    ReactionsAPI,
+    SystemAPI,
+    TeamsAPI,
+    TokensAPI,
+    UsersAPI,
+)
+from .http import HTTPAPI, RequestObserver
+from .ratelimit import RateLimiter
+from .retry import RetryPolicy
+from .txn import TransactionIDSource
+from .validation import MAX_POST_RUNES
+
+
+class ClientAPI:
+    """A Mattermost REST API v4 client acting as one user.
+
+    >>> async with ClientAPI.connect("https://chat.example.com", token) as client:
+    ...     me = await client.users.me()
+    ...     await client.posts.create(channel_id, "hello")
+
+    Endpoint groups: :attr:`users`, :attr:`bots`, :attr:`tokens`, :attr:`teams`, :attr:`channels`,
+    :attr:`posts`, :attr:`reactions`, :attr:`files`, :attr:`system`. :meth:`as_user` gives a client
+    for another token that shares the connection pool, rate limiter and transaction ids.
+    """
+
+    def __init__(
+        self,
+        http: HTTPAPI,
+        *,
+        txn_ids: TransactionIDSource | None = None,
+        max_message_length: int = MAX_POST_RUNES,
+    ) -> None:
+        self.http = http
+        self.users = UsersAPI(http)
+        self.bots = BotsAPI(http)
+        self.tokens = TokensAPI(http)
+        self.teams = TeamsAPI(http)
+        self.channels = ChannelsAPI(http)
+        self.posts = PostsAPI(http, txn_ids=txn_ids, max_message_length=max_message_length)
+        self.reactions = ReactionsAPI(http)
+        self.files = FilesAPI(http)
+        self.system = SystemAPI(http)
+
+    @classmethod
+    def connect(
+        cls,
+        base_url: str | URL,
+        token: str | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        timeout: float = 30.0,
+        txn_ids: TransactionIDSource | None = None,
+        observer: RequestObserver | None = None,
+        log: logging.Logger | None = None,
+    ) -> ClientAPI:
+        """A client for ``base_url`` with its own HTTP layer (closed by :meth:`close`)."""
+        http = HTTPAPI(
+            base_url,
+            token,
+            session=session,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            timeout=timeout,
+            observer=observer,
+            log=log,
+        )
+        return cls(http, txn_ids=txn_ids)
+
+    def __repr__(self) -> str:
+        return f"ClientAPI({self.http!r})"
+
+    @property
+    def txn_ids(self) -> TransactionIDSource:
+        """Where this client's ``pending_post_id`` values come from."""
+        return self.posts.txn_ids
+
+    def as_user(self, token: str) -> ClientAPI:
+        """A client for another user's token, sharing this one's pool, limiter and transaction ids."""
+        return ClientAPI(
+            self.http.with_token(token),
+            txn_ids=self.posts.txn_ids,
+            max_message_length=self.posts.max_message_length,
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP session (if this client's family created it)."""
+        await self.http.close()
+
+    async def __aenter__(self) -> ClientAPI:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

@@ -1,0 +1,28 @@
+"""``/system``: health and version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import MalformedResponseError
+from ...types import ServerVersion
+from .base import EndpointGroup
+
+
+class SystemAPI(EndpointGroup):
+    """Server status: ping and version."""
+
+    async def ping(self) -> dict[str, Any]:
+        """``GET /system/ping``: ``{"status": "OK", ...}`` when the server is healthy."""
+        data = await self.http.request("GET", ("system", "ping"))
+        if not isinstance(data, dict):
+            raise MalformedResponseError("system ping did not answer with a JSON object")
+        return data
+
+    async def version(self) -> ServerVersion:
+        """The server's version, from the ``X-Version-Id`` header of a ping."""
+        response = await self.http.request_raw("GET", ("system", "ping"))
+        raw = response.headers.get("X-Version-Id", "")
+        if not raw:
+            raise MalformedResponseError("server sent no X-Version-Id header")
+        return ServerVersion(raw)

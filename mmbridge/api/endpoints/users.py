@@ -1,0 +1,159 @@
+"""``/users``: read, search, create, change and (de)activate users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import aiohttp
+
+from ...errors import ValidationError
+from ...types import User, UserID, structure, structure_list
+from .. import validation as check
+from .base import EndpointGroup
+
+_PATCHABLE = frozenset(
+    {
+        "username",
+        "email",
+        "nickname",
+        "first_name",
+        "last_name",
+        "position",
+        "locale",
+        "props",
+        "notify_props",
+        "timezone",
+        "remote_id",
+    }
+)
+_MAX_IMAGE_BYTES = 50 * 1024 * 1024
+
+
+class UsersAPI(EndpointGroup):
+    """Users: ``GET /users/me``, ``/users/{id}``, ``/users/username/{name}``, search, create, patch."""
+
+    async def me(self) -> User:
+        """The user this API's token belongs to."""
+        return structure(await self.http.request("GET", ("users", "me")), User)
+
+    async def get(self, user_id: UserID) -> User:
+        """One user by id."""
+        check.require_id("user_id", user_id)
+        return structure(await self.http.request("GET", ("users", user_id)), User)
+
+    async def get_by_username(self, username: str) -> User:
+        """One user by username (matched without regard to case, as the server stores it)."""
+        name = check.require_username("username", username)
+        return structure(await self.http.request("GET", ("users", "username", name)), User)
+
+    async def get_by_ids(self, user_ids: Iterable[UserID]) -> list[User]:
+        """Several users at once; ids that do not exist are left out of the answer."""
+        ids = check.require_ids("user_ids", user_ids)
+        data = await self.http.request("POST", ("users", "ids"), json_body=ids, idempotent=True)
+        return structure_list(data, User)
+
+    async def search(
+        self,
+        term: str,
+        *,
+        team_id: str = "",
+        in_channel_id: str = "",
+        not_in_channel_id: str = "",
+        allow_inactive: bool = False,
+        limit: int = 100,
+    ) -> list[User]:
+        """Users whose username, names, nickname or email start with ``term``."""
+        check.require_text("term", term, maximum=64, allow_empty=False)
+        if not 1 <= limit <= 1000:
+            raise ValidationError("limit", "must be from 1 to 1000")
+        body: dict[str, Any] = {"term": term, "allow_inactive": allow_inactive, "limit": limit}
+        for field, value in (
+            ("team_id", team_id),
+            ("in_channel_id", in_channel_id),
+            ("not_in_channel_id", not_in_channel_id),
+        ):
+            if value:
+                body[field] = check.require_id(field, value)
+        data = await self.http.request("POST", ("users", "search"), json_body=body, idempotent=True)
+        return structure_list(data, User)
+
+    async def create(
+        self,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        nickname: str = "",
+        props: dict[str, str] | None = None,
+    ) -> User:
+        """Create a user (an admin token skips sign-up restrictions). Not retried: not idempotent."""
+        body: dict[str, Any] = {
+            "username": check.require_username("username", username),
+            "email": _require_email(email),
+            "password": check.require_text("password", password, maximum=72, allow_empty=False),
+        }
+        for field, value in (
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("nickname", nickname),
+        ):
+            if value:
+                body[field] = check.require_text(field, value, maximum=64)
+        if props:
+            body["props"] = props
+        return structure(await self.http.request("POST", ("users",), json_body=body), User)
+
+    async def patch(self, user_id: UserID, **fields: Any) -> User:
+        """Change some of a user's fields (``nickname=...``, ``first_name=...``, ``props=...``)."""
+        check.require_id("user_id", user_id)
+        unknown = set(fields) - _PATCHABLE
+        if unknown:
+            raise ValidationError(", ".join(sorted(unknown)), "is not a field a user patch may change")
+        if not fields:
+            raise ValidationError("fields", "nothing to change")
+        if "username" in fields:
+            fields["username"] = check.require_username("username", fields["username"])
+        if "email" in fields:
+            fields["email"] = _require_email(fields["email"])
+        for name in ("nickname", "first_name", "last_name"):
+            if name in fields:
+                check.require_text(name, fields[name], maximum=64)
+        data = await self.http.request("PUT", ("users", user_id, "patch"), json_body=fields)
+        return structure(data, User)
+
+    async def update_active(self, user_id: UserID, active: bool) -> None:
+        """Activate or deactivate a user (deactivation revokes its sessions and tokens)."""
+        check.require_id("user_id", user_id)
+        await self.http.request("PUT", ("users", user_id, "active"), json_body={"active": active})
+
+    async def set_profile_image(
+        self, user_id: UserID, image: bytes, *, filename: str = "avatar.png", content_type: str = ""
+    ) -> None:
+        """Upload a profile picture (PNG, JPEG, GIF or BMP bytes)."""
+        check.require_id("user_id", user_id)
+        if not image:
+            raise ValidationError("image", "is empty")
+        if len(image) > _MAX_IMAGE_BYTES:
+            raise ValidationError("image", f"is {len(image)} bytes; the limit is {_MAX_IMAGE_BYTES}")
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("image", image, filename=filename, content_type=content_type or None)
+            return data
+
+        await self.http.request("POST", ("users", user_id, "image"), payload=form, idempotent=True)
+
+    async def get_profile_image(self, user_id: UserID) -> bytes:
+        """The user's profile picture as bytes (the server draws a default one if none was set)."""
+        check.require_id("user_id", user_id)
+        response = await self.http.request_raw("GET", ("users", user_id, "image"))
+        return response.body
+
+
+def _require_email(email: str) -> str:
+    if not isinstance(email, str) or "@" not in email or len(email) > 128 or " " in email:
+        raise ValidationError("email", "must be a bare address of at most 128 characters")
+    return email.lower()

@@ -1,0 +1,406 @@
+"""The HTTP layer: one shared aiohttp session, Bearer auth, retries and rate limits.
+
+Retry rules, chosen so that a retry never does something twice:
+
+* Connection failures before the request left (refused, DNS): always retried; nothing was sent.
+* 429: always retried after the server's ``Retry-After`` (or ``X-RateLimit-Reset``); Mattermost's
+  limiter refuses a request before any handler runs, so nothing was done.
+* Connection lost after sending, timeouts, 502/503/504: retried only for idempotent requests
+  (GET, PUT, DELETE, and POSTs that the caller marks idempotent, such as post creation, which
+  carries a ``pending_post_id`` the server deduplicates on).
+* 500 ``api.post.deduplicate_create_post.pending`` (the same create is still in flight on the
+  server): retried for idempotent requests; the retry then gets the post that was made.
+* Anything else raises the matching :class:`~mmbridge.errors.MattermostError` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ..errors import (
+    PENDING_POST_IN_FLIGHT,
+    MalformedResponseError,
+    MattermostConnectionError,
+    MattermostError,
+    error_from_response,
+)
+from .ratelimit import RateLimiter
+from .retry import RetryPolicy
+
+RequestObserver = Callable[[str, str, int, float], None]
+"""Called after every HTTP exchange with (method, path, status or 0, seconds)."""
+
+Payload = bytes | aiohttp.FormData | None
+PayloadFactory = Callable[[], Payload]
+
+_IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
+DEFAULT_USER_AGENT: Final = "mmbridge/0.1"
+
+
+class HTTPResponse:
+    """A finished exchange: status, headers and the whole body."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: CIMultiDictProxy[str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> Any:
+        """The body decoded as JSON; a body that is not JSON raises :class:`MalformedResponseError`."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise MalformedResponseError(
+                f"server answered HTTP {self.status} with a body that is not JSON",
+                status=self.status,
+            ) from None
+
+
+class _Shared:
+    """What every HTTPAPI made from one root shares: session, limiter, server back-off, observer."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None,
+        limiter: RateLimiter | None,
+        timeout: aiohttp.ClientTimeout,
+        user_agent: str,
+        observer: RequestObserver | None,
+    ) -> None:
+        self.session = session
+        self.owns_session = session is None
+        self.limiter = limiter
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self.observer = observer
+        self.paused_until = 0.0
+        self.server_version = ""
+
+    def get_session(self) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(
+                timeout=self.timeout,
+                headers={"User-Agent": self.user_agent, "Accept": "application/json"},
+                connector=aiohttp.TCPConnector(limit=100),
+            )
+            self.owns_session = True
+        return self.session
+
+
+class HTTPAPI:
+    """Authenticated HTTP access to one Mattermost server's REST API v4.
+
+    One root ``HTTPAPI`` owns the aiohttp session (created on first use); :meth:`with_token` makes
+    siblings for other users' tokens that share it, along with the rate limiter and any 429 back-off.
+
+    Args:
+        base_url: the server's address, e.g. ``https://chat.example.com``.
+        token: a personal access token, bot token or session token (``None`` for unauthenticated calls).
+        session: an aiohttp session to use instead of creating one (the caller then closes it).
+        retry: the retry policy.
+        rate_limiter: a client-side limiter; ``None`` sends as fast as the server allows.
+        timeout: the total time for one try of one request, in seconds.
+        observer: a callback after each exchange, for metrics.
+    """
+
+    def __init__(
+        self,
+        base_url: str | URL,
+        token: str | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        timeout: float = 30.0,
+        user_agent: str = DEFAULT_USER_AGENT,
+        observer: RequestObserver | None = None,
+        log: logging.Logger | None = None,
+        _shared: _Shared | None = None,
+    ) -> None:
+        url = URL(base_url)
+        if not url.is_absolute() or url.scheme not in ("http", "https"):
+            raise ValueError("base_url must be an absolute http:// or https:// URL")
+        self.base_url = url.with_path(url.path.rstrip("/"), encoded=True).with_query(None)
+        self.api_url = self.base_url / "api" / "v4"
+        self._token = token
+        self._auth: Mapping[str, str] = {"Authorization": f"Bearer {token}"} if token else {}
+        self.retry = retry or RetryPolicy()
+        self.log = log or logging.getLogger("mmbridge.api")
+        self._shared = _shared or _Shared(
+            session,
+            rate_limiter,
+            aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 10.0)),
+            user_agent,
+            observer,
+        )
+
+    def __repr__(self) -> str:
+        token = "<set>" if self._token else "<none>"
+        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, token={token})"
+
+    @property
+    def has_token(self) -> bool:
+        """Whether requests carry a token."""
+        return self._token is not None
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The client-side limiter shared by this API and its siblings."""
+        return self._shared.limiter
+
+    @property
+    def server_version(self) -> str:
+        """The last ``X-Version-Id`` the server sent (empty before the first answer)."""
+        return self._shared.server_version
+
+    def with_token(self, token: str | None) -> HTTPAPI:
+        """An API for another token that shares this one's session, limiter and retry policy."""
+        return HTTPAPI(self.base_url, token, retry=self.retry, log=self.log, _shared=self._shared)
+
+    async def close(self) -> None:
+        """Close the session if this family of APIs created it."""
+        shared = self._shared
+        if shared.owns_session and shared.session is not None and not shared.session.closed:
+            await shared.session.close()
+
+    async def __aenter__(self) -> HTTPAPI:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def url(self, path: Sequence[str]) -> URL:
+        """The URL of an API path given as segments, e.g. ``("users", user_id)``."""
+        url = self.api_url
+        for segment in path:
+            url = url / segment
+        return url
+
+    async def request(
+        self,
+        method: str,
+        path: Sequence[str],
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        payload: PayloadFactory | None = None,
+        idempotent: bool | None = None,
+        dedupe: bool = False,
+    ) -> Any:
+        """Send a request and return its JSON answer (``None`` for an empty body).
+
+        Args:
+            method: the HTTP method.
+            path: path segments under ``/api/v4``; each is quoted.
+            json_body: a value to send as JSON.
+            params: the query string.
+            payload: a callable making a fresh non-JSON body for each try (e.g. multipart).
+            idempotent: whether sending twice is harmless; defaults to True except for POST.
+            dedupe: the server deduplicates this request within its 30 s window (post creation);
+                retries after an ambiguous failure stop at :attr:`RetryPolicy.dedupe_window`.
+        """
+        response = await self.request_raw(
+            method,
+            path,
+            json_body=json_body,
+            params=params,
+            payload=payload,
+            idempotent=idempotent,
+            dedupe=dedupe,
+        )
+        if not response.body:
+            return None
+        return response.json()
+
+    async def request_raw(
+        self,
+        method: str,
+        path: Sequence[str],
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        payload: PayloadFactory | None = None,
+        idempotent: bool | None = None,
+        dedupe: bool = False,
+    ) -> HTTPResponse:
+        """Like :meth:`request` but return the whole response (status, headers, raw body)."""
+        url = self.url(path)
+        if params:
+            url = url.with_query({key: str(value) for key, value in params.items()})
+        headers: Mapping[str, str] = self._auth
+        make_body: PayloadFactory | None = payload
+        if json_body is not None:
+            encoded = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers = {**self._auth, **_JSON_HEADERS}
+
+            def make_body() -> Payload:
+                return encoded
+
+        if idempotent is None:
+            idempotent = method in _IDEMPOTENT_METHODS
+        return await self._send(method, url, headers, make_body, idempotent, dedupe)
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        make_body: PayloadFactory | None,
+        idempotent: bool,
+        dedupe: bool,
+    ) -> HTTPResponse:
+        shared = self._shared
+        policy = self.retry
+        session = shared.get_session()
+        started = time.monotonic()
+        attempts = 0
+        rate_limited = 0
+        in_flight_waits = 0
+        maybe_done = False  # an earlier try may have reached the server and done the work
+        while True:
+            await self._wait_for_turn()
+            attempts += 1
+            sent_at = time.monotonic()
+            body = make_body() if make_body is not None else None
+            try:
+                async with session.request(method, url, data=body, headers=headers) as resp:
+                    content = await resp.read()
+                    response = HTTPResponse(resp.status, resp.headers, content)
+            except aiohttp.ClientConnectorError as exc:
+                self._observe(method, url, 0, sent_at)
+                error: MattermostError = MattermostConnectionError(
+                    f"cannot connect to {url.host}:{url.port}: {type(exc).__name__}",
+                    method=method,
+                    path=url.path,
+                )
+                retryable = True
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                self._observe(method, url, 0, sent_at)
+                reason = "timed out" if isinstance(exc, TimeoutError) else "connection lost"
+                error = MattermostConnectionError(
+                    f"{reason} before the server answered ({type(exc).__name__})",
+                    method=method,
+                    path=url.path,
+                )
+                maybe_done = True
+                retryable = idempotent
+            else:
+                self._observe(method, url, response.status, sent_at)
+                version = response.headers.get("X-Version-Id")
+                if version:
+                    shared.server_version = version
+                if response.status < 400:
+                    self._note_rate_headers(response)
+                    return response
+                if response.status == 429:
+                    rate_limited += 1
+                    wait = _retry_after(response)
+                    error = self._error(method, url, response, retry_after=wait)
+                    if rate_limited > policy.max_rate_limited_attempts:
+                        raise error
+                    if wait > policy.max_rate_limit_wait:
+                        raise error
+                    self.log.info("rate limited on %s %s; waiting %.1f s", method, url.path, wait)
+                    self._pause(wait)
+                    attempts -= 1  # a 429 did nothing; it does not use up a try
+                    continue
+                error = self._error(method, url, response)
+                in_flight = response.status == 500 and error.error_id == PENDING_POST_IN_FLIGHT
+                if response.status not in policy.retry_statuses and not in_flight:
+                    raise error
+                maybe_done = True
+                retryable = idempotent
+                if in_flight and idempotent:
+                    # The server is still making this very post: wait for it (bounded by the
+                    # dedupe window below), without using up the tries kept for failures.
+                    attempts -= 1
+                    in_flight_waits += 1
+            if not retryable or attempts >= policy.max_attempts:
+                raise error
+            delay = policy.backoff(attempts + in_flight_waits)
+            window_left = policy.dedupe_window - (time.monotonic() + delay - started)
+            if maybe_done and window_left < 0 and (dedupe or in_flight_waits):
+                raise error
+            self.log.debug(
+                "%s %s failed (%s); try %d in %.2f s",
+                method,
+                url.path,
+                error.message,
+                attempts + 1,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    async def _wait_for_turn(self) -> None:
+        shared = self._shared
+        delay = shared.paused_until - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if shared.limiter is not None:
+            await shared.limiter.acquire()
+
+    def _pause(self, seconds: float) -> None:
+        shared = self._shared
+        shared.paused_until = max(shared.paused_until, time.monotonic() + seconds)
+        if shared.limiter is not None:
+            shared.limiter.pause(seconds)
+
+    def _note_rate_headers(self, response: HTTPResponse) -> None:
+        # The server's bucket is empty: wait for one slot. X-RateLimit-Reset is the time until the
+        # bucket is full again (Limit slots), so one slot frees after Reset / Limit.
+        if response.headers.get("X-RateLimit-Remaining") != "0":
+            return
+        try:
+            limit = max(int(response.headers.get("X-RateLimit-Limit", "1")), 1)
+        except ValueError:
+            limit = 1
+        self._pause(_retry_after(response) / limit)
+
+    def _observe(self, method: str, url: URL, status: int, sent_at: float) -> None:
+        elapsed = time.monotonic() - sent_at
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("%s %s -> %s in %.1f ms", method, url.path, status, elapsed * 1000)
+        observer = self._shared.observer
+        if observer is not None:
+            observer(method, url.path, status, elapsed)
+
+    @staticmethod
+    def _error(
+        method: str, url: URL, response: HTTPResponse, *, retry_after: float | None = None
+    ) -> MattermostError:
+        return error_from_response(
+            response.status,
+            response.body,
+            method=method,
+            path=url.path,
+            request_id=response.headers.get("X-Request-Id", ""),
+            retry_after=retry_after,
+        )
+
+
+def _retry_after(response: HTTPResponse) -> float:
+    """Seconds to wait, from ``Retry-After`` or else ``X-RateLimit-Reset`` (relative seconds)."""
+    for header in ("Retry-After", "X-RateLimit-Reset"):
+        value = response.headers.get(header)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        if seconds > 1_000_000_000:  # some proxies send an epoch time instead
+            seconds -= time.time()
+        return max(seconds, 0.0)
+    return 1.0
