@@ -1,0 +1,72 @@
+"""Event hook: every state change the real server announces over its WebSocket."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """Who receives an event (``model.WebsocketBroadcast``)."""
+
+    user_id: str = ""
+    channel_id: str = ""
+    team_id: str = ""
+    omit_users: dict[str, bool] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``broadcast`` object of a WebSocket event."""
+        return {
+            "omit_users": dict(self.omit_users) or None,
+            "user_id": self.user_id,
+            "channel_id": self.channel_id,
+            "team_id": self.team_id,
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One published event."""
+
+    event: str
+    data: dict[str, Any]
+    broadcast: Broadcast
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Keeps the last events and calls subscribers synchronously."""
+
+    def __init__(self, history: int = 1000) -> None:
+        self.history: collections.deque[Event] = collections.deque(maxlen=history)
+        self._subscribers: list[Subscriber] = []
+
+    def publish(self, event: str, data: dict[str, Any], broadcast: Broadcast) -> None:
+        """Record ``event`` and hand it to every subscriber."""
+        item = Event(event, data, broadcast)
+        self.history.append(item)
+        for subscriber in list(self._subscribers):
+            subscriber(item)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Register ``subscriber``; returns a function that unregisters it."""
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def of_type(self, event: str) -> list[Event]:
+        """The kept events with this name, oldest first."""
+        return [e for e in self.history if e.event == event]
+
+    def clear(self) -> None:
+        """Forget the kept events."""
+        self.history.clear()

@@ -1,0 +1,63 @@
+"""Configuration of the emulator (a small subset of Mattermost's ``config.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """``RateLimitSettings`` of the real server (only used when given; ``None`` = off).
+
+    The real defaults are ``PerSec=10``, ``MaxBurst=100``, ``VaryByUser=false``.
+    """
+
+    per_sec: int = 10
+    max_burst: int = 100
+    #: Key the limiter on the raw auth token instead of the remote address.
+    vary_by_user: bool = False
+
+
+@dataclass
+class EmulatorSettings:
+    """Settings of an :class:`~mmbridge.testing.emulator.Emulator`.
+
+    Defaults follow the real server except where noted.
+    """
+
+    #: ``ServiceSettings.EnableUserAccessTokens``. **The real default is False**; the emulator
+    #: turns it on because bridges need personal access tokens for their puppets.
+    enable_user_access_tokens: bool = True
+    #: ``ServiceSettings.EnableBotAccountCreation``. **The real default is False.**
+    enable_bot_account_creation: bool = True
+    #: ``TeamSettings.MaxUsersPerTeam`` (real default 50).
+    max_users_per_team: int = 50
+    #: Maximum message length in runes (``PostMessageMaxRunesV2``).
+    max_post_size: int = 16383
+    #: ``FileSettings.MaxFileSize`` in bytes (real default 100 MiB).
+    max_file_size: int = 100 * 1024 * 1024
+    #: ``ServiceSettings.MaximumPayloadSizeBytes``; the server allows 512 bytes more.
+    max_payload_size: int = 300000
+    #: Rate limiting; ``None`` disables it (the real default).
+    rate_limit: RateLimitSettings | None = None
+    #: ``ServiceSettings.SiteURL``; empty means "the URL the emulator listens on".
+    site_url: str = ""
+    #: The version reported in ``X-Version-Id`` and by ``/system/ping``.
+    version: str = "10.11.0"
+    build_number: str = "10.11.0"
+    config_hash: str = "e1a2b3c4d5f6a7b8c9d0e1f2a3b4c5d6"
+    licensed: bool = False
+    #: Time-to-live in seconds of the ``pending_post_id`` dedupe cache (real: 30 s).
+    pending_post_ttl: float = 30.0
+    #: Capacity of the ``pending_post_id`` LRU (real: 25000).
+    pending_post_capacity: int = 25000
+    #: How many published events the event bus keeps for inspection.
+    event_history: int = 1000
+    #: Passwords of the seeded accounts (login with ``POST /users/login``).
+    seed_password: str = field(default="Password1!")
+
+    @property
+    def version_header(self) -> str:
+        """The ``X-Version-Id`` value: ``<ver>.<build>.<cfghash>.<licensed>``."""
+        licensed = "true" if self.licensed else "false"
+        return f"{self.version}.{self.build_number}.{self.config_hash}.{licensed}"
