@@ -38,6 +38,8 @@ KNOWN_DEVIATIONS: dict[tuple[str, str, int], str | bytes | None] = {
     ("GET", "/api/v4/files/{file_id}", 200): None,
     # server/channels/api4/reaction.go (saveReaction) writes the reaction without WriteHeader(201).
     ("POST", "/api/v4/reactions", 200): "201",
+    # server/channels/api4/user.go (login) writes the user with a plain 200.
+    ("POST", "/api/v4/users/login", 200): "201",
     # server/channels/api4/user.go (createUserAccessToken) also writes its result with a plain 200.
     ("POST", "/api/v4/users/{user_id}/tokens", 200): "201",
     # server/channels/app/ratelimit.go (RateLimitWriter): http.Error(w, "limit exceeded", 429),

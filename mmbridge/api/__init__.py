@@ -16,6 +16,7 @@ from .http import HTTPAPI, HTTPResponse, RequestObserver
 from .ratelimit import RateLimiter
 from .retry import NO_RETRY, RetryPolicy
 from .txn import RandomPrefixTransactionIDs, TransactionIDSource
+from .websocket import ReconnectPolicy, WebSocketStream
 
 __all__ = [
     "HTTPAPI",
@@ -29,6 +30,7 @@ __all__ = [
     "RandomPrefixTransactionIDs",
     "RateLimiter",
     "ReactionsAPI",
+    "ReconnectPolicy",
     "RequestObserver",
     "RetryPolicy",
     "SystemAPI",
@@ -36,4 +38,5 @@ __all__ = [
     "TokensAPI",
     "TransactionIDSource",
     "UsersAPI",
+    "WebSocketStream",
 ]

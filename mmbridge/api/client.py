@@ -23,6 +23,7 @@ from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 from .txn import TransactionIDSource
 from .validation import MAX_POST_RUNES
+from .websocket import WebSocketStream
 
 
 class ClientAPI:
@@ -33,7 +34,8 @@ class ClientAPI:
     ...     await client.posts.create(channel_id, "hello")
 
     Endpoint groups: :attr:`users`, :attr:`bots`, :attr:`tokens`, :attr:`teams`, :attr:`channels`,
-    :attr:`posts`, :attr:`reactions`, :attr:`files`, :attr:`system`. :meth:`as_user` gives a client
+    :attr:`posts`, :attr:`reactions`, :attr:`files`, :attr:`system`; :attr:`websocket` is the
+    event stream. :meth:`as_user` gives a client
     for another token that shares the connection pool, rate limiter and transaction ids.
     """
 
@@ -54,6 +56,7 @@ class ClientAPI:
         self.reactions = ReactionsAPI(http)
         self.files = FilesAPI(http)
         self.system = SystemAPI(http)
+        self.websocket = WebSocketStream(http)
 
     @classmethod
     def connect(

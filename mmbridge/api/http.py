@@ -181,6 +181,23 @@ class HTTPAPI:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    async def ws_connect(
+        self, path: Sequence[str], params: Mapping[str, str], *, heartbeat: float
+    ) -> aiohttp.ClientWebSocketResponse:
+        """Open a WebSocket on an API path, authenticated like every request.
+
+        A refused handshake raises the matching :class:`MattermostError` (401 for a bad token).
+        """
+        url = self.url(path).with_scheme("wss" if self.base_url.scheme == "https" else "ws")
+        if params:
+            url = url.with_query(params)
+        try:
+            return await self._shared.get_session().ws_connect(
+                url, headers=self._auth, heartbeat=heartbeat, autoping=True, max_msg_size=0
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise error_from_response(exc.status, b"", method="GET", path=url.path) from None
+
     def url(self, path: Sequence[str]) -> URL:
         """The URL of an API path given as segments, e.g. ``("users", user_id)``."""
         url = self.api_url

@@ -393,6 +393,8 @@ class Post:
     last_reply_at: int = 0
     has_reactions: bool = False
     priority: dict[str, Any] | None = None
+    #: Insertion order, to order posts created within the same millisecond.
+    seq: int = 0
 
     def clone(self) -> Post:
         """A deep copy."""

@@ -59,6 +59,7 @@ class State:
         self.posts: dict[str, Post] = {}
         self.reactions: dict[str, list[Reaction]] = {}
         self.files: dict[str, FileInfo] = {}
+        self._post_seq = 0
 
     # ----------------------------------------------------------------- lookups
     def user(self, user_id: str) -> User:
@@ -549,6 +550,8 @@ class State:
     ) -> None:
         """Store a new post, update the channel and thread, and publish ``posted``."""
         channel = self.channel(post.channel_id)
+        self._post_seq += 1
+        post.seq = self._post_seq
         self.posts[post.id] = post
         channel.last_post_at = max(channel.last_post_at, post.create_at)
         channel.total_msg_count += 1

@@ -270,7 +270,7 @@ async def delete_post(request: web.Request) -> web.Response:
 def _post_list(
     state: State, posts: list[Post], *, next_post_id: str = "", prev_post_id: str = ""
 ) -> dict[str, Any]:
-    ordered = sorted(posts, key=lambda p: (p.create_at, p.id), reverse=True)
+    ordered = sorted(posts, key=lambda p: (p.create_at, p.seq), reverse=True)
     return {
         "order": [p.id for p in ordered],
         "posts": {p.id: state.post_json(p) for p in ordered},
@@ -310,7 +310,7 @@ async def get_channel_posts(request: web.Request) -> web.Response:
     since = _int_query(request, "since")
     in_channel = sorted(
         (p for p in state.posts.values() if p.channel_id == channel.id),
-        key=lambda p: (p.create_at, p.id),
+        key=lambda p: (p.create_at, p.seq),
         reverse=True,
     )
     if since > 0:

@@ -1,0 +1,224 @@
+"""The WebSocket event stream: typed events, resumed across reconnects without loss.
+
+Mattermost numbers the events of one connection (``seq``, from 0 for ``hello``) and keeps a
+disconnected connection's recent events for a few minutes. On reconnect the stream presents its
+``connection_id`` and the next ``seq`` it expects, and the server replays what was missed. When
+the server cannot (too much missed, or it forgot the connection), it answers with a new ``hello``
+and a new connection id; the stream then yields :class:`~mmbridge.types.StreamReset` before
+going on, so the bridge knows to re-sync over REST instead of silently missing events.
+
+Guarantees to the consumer: events arrive in ``seq`` order, none twice (replayed duplicates are
+dropped), and any possible loss is announced by a ``StreamReset``. Frames that are not valid
+JSON are logged and skipped; unknown event types arrive as ``UnknownEvent``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import attrs
+
+from ..errors import MalformedResponseError, MattermostError, UnauthorizedError
+from ..types.events import Event, HelloEvent, StreamReset, parse_event
+from .http import HTTPAPI
+
+
+@attrs.frozen
+class ReconnectPolicy:
+    """How the stream waits between reconnects: exponential backoff with jitter, forever.
+
+    A bridge must outlive server restarts, so there is no give-up; only a refused token (401)
+    ends the stream, with :class:`UnauthorizedError`. A connection that stayed up for
+    ``healthy_after`` seconds resets the backoff.
+    """
+
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
+    healthy_after: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        """The wait after ``failures`` consecutive failed or short-lived connections."""
+        ceiling = min(self.max_delay, self.initial_delay * 2.0 ** max(failures - 1, 0))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter
+
+
+class _SequenceGap(Exception):
+    """An event arrived with a ``seq`` past the next expected one."""
+
+
+class WebSocketStream:
+    """Mattermost's ``/api/v4/websocket`` as an async iterator of typed events.
+
+    >>> async for event in client.websocket.events():
+    ...     if isinstance(event, PostedEvent): ...
+    ...     elif isinstance(event, StreamReset): await resync()
+
+    One consumer at a time. :meth:`close` (or leaving the ``async for``) ends the stream cleanly.
+    """
+
+    def __init__(
+        self,
+        http: HTTPAPI,
+        *,
+        reconnect: ReconnectPolicy | None = None,
+        heartbeat: float = 30.0,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.http = http
+        self.reconnect = reconnect or ReconnectPolicy()
+        self.heartbeat = heartbeat
+        self.log = log or logging.getLogger("mmbridge.websocket")
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._closing = False
+        self._connection_id = ""
+        self._next_seq = 0
+        self.reconnects = 0
+        self.skipped_frames = 0
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"WebSocketStream({self.http!r}, {state})"
+
+    @property
+    def connected(self) -> bool:
+        """Whether a socket is open right now (for health checks)."""
+        return self._ws is not None and not self._ws.closed
+
+    @property
+    def connection_id(self) -> str:
+        """The server's id for this stream, from its last ``hello``."""
+        return self._connection_id
+
+    @property
+    def next_seq(self) -> int:
+        """The ``seq`` the stream expects next (what it asks the server to resume from)."""
+        return self._next_seq
+
+    async def close(self) -> None:
+        """End the stream: the ``async for`` over :meth:`events` finishes."""
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield events until :meth:`close`; reconnect and resume whenever the socket drops."""
+        self._closing = False
+        failures = 0
+        while not self._stopped():
+            connected_at = time.monotonic()
+            try:
+                self._ws = await self._connect()
+            except UnauthorizedError:
+                raise
+            except (MattermostError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                failures += 1
+                await self._wait_before_reconnect(failures, f"connect failed: {_describe(exc)}")
+                continue
+            try:
+                async for event in self._read(self._ws):
+                    yield event
+            except _SequenceGap:
+                self.log.warning("sequence gap; reconnecting to have the server replay")
+                failures = 0
+                continue
+            finally:
+                await self._ws.close()
+                self._ws = None
+            if self._stopped():
+                return
+            healthy = time.monotonic() - connected_at >= self.reconnect.healthy_after
+            failures = 1 if healthy else failures + 1
+            await self._wait_before_reconnect(failures, "connection closed")
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        params: dict[str, str] = {}
+        if self._connection_id:
+            params = {"connection_id": self._connection_id, "sequence_number": str(self._next_seq)}
+            self.reconnects += 1
+        ws = await self.http.ws_connect(("websocket",), params, heartbeat=self.heartbeat)
+        self.log.debug("websocket open (resuming=%s)", bool(params))
+        return ws
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[Event]:
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                for event in self._accept(message.data):
+                    yield event
+            elif message.type is aiohttp.WSMsgType.BINARY:
+                self._skip("binary frame (msgpack is not requested)")
+            elif message.type is aiohttp.WSMsgType.ERROR:
+                self.log.info("websocket error: %s", _describe(ws.exception()))
+                return
+
+    def _accept(self, text: str) -> list[Event]:
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            self._skip("a frame that is not JSON")
+            return []
+        if not isinstance(raw, dict):
+            self._skip("a frame that is not a JSON object")
+            return []
+        if "event" not in raw:
+            return []  # a reply to an action of ours ({"status", "seq_reply"}), not an event
+        try:
+            event = parse_event(raw)
+        except MalformedResponseError as exc:
+            self._skip(str(exc))
+            return []
+        if isinstance(event, HelloEvent):
+            return self._hello(event)
+        if event.seq < 0:
+            self._skip(f"a {event.type} event without seq")
+            return []
+        if event.seq < self._next_seq:
+            return []  # already delivered before the reconnect
+        if event.seq > self._next_seq:
+            raise _SequenceGap
+        self._next_seq = event.seq + 1
+        return [event]
+
+    def _hello(self, hello: HelloEvent) -> list[Event]:
+        events: list[Event] = []
+        if self._connection_id and hello.connection_id != self._connection_id:
+            reason = "the server could not replay the events missed while disconnected"
+            self.log.warning("websocket stream reset: %s", reason)
+            events.append(
+                StreamReset(
+                    reason=reason,
+                    old_connection_id=self._connection_id,
+                    new_connection_id=hello.connection_id,
+                )
+            )
+        self._connection_id = hello.connection_id
+        self._next_seq = max(hello.seq, 0) + 1
+        events.append(hello)
+        return events
+
+    def _skip(self, what: str) -> None:
+        self.skipped_frames += 1
+        self.log.warning("skipped %s from the websocket", what)
+
+    def _stopped(self) -> bool:
+        return self._closing
+
+    async def _wait_before_reconnect(self, failures: int, why: str) -> None:
+        if self._stopped():
+            return
+        delay = self.reconnect.delay(failures)
+        self.log.info("websocket %s; reconnecting in %.2f s", why, delay)
+        await asyncio.sleep(delay)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, MattermostError):
+        return str(exc)
+    return type(exc).__name__ + (f": {exc}" if isinstance(exc, TimeoutError | OSError) else "")
