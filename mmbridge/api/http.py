@@ -200,10 +200,7 @@ class HTTPAPI:
 
     def url(self, path: Sequence[str]) -> URL:
         """The URL of an API path given as segments, e.g. ``("users", user_id)``."""
-        url = self.api_url
-        for segment in path:
-            url = url / segment
-        return url
+        return self.api_url.joinpath(*path)
 
     async def request(
         self,

@@ -10,7 +10,7 @@ from typing import Protocol
 class TransactionIDSource(Protocol):
     """Anything that hands out ids never handed out before (by this or any other process)."""
 
-    def next_txn_id(self) -> str:
+    async def next_txn_id(self) -> str:
         """A new, unique transaction id."""
         ...
 
@@ -26,6 +26,6 @@ class RandomPrefixTransactionIDs:
         self._prefix = f"{prefix}:{secrets.token_hex(16)}"
         self._counter = itertools.count(1)
 
-    def next_txn_id(self) -> str:
+    async def next_txn_id(self) -> str:
         """``<prefix>:<random>:<n>``."""
         return f"{self._prefix}:{next(self._counter)}"

@@ -24,7 +24,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import attrs
 
-from ..errors import MalformedResponseError, MattermostError, UnauthorizedError
+from ..errors import (
+    MalformedResponseError,
+    MattermostConnectionError,
+    MattermostError,
+    UnauthorizedError,
+)
 from ..types.events import Event, HelloEvent, StreamReset, parse_event
 from .http import HTTPAPI
 
@@ -33,8 +38,9 @@ from .http import HTTPAPI
 class ReconnectPolicy:
     """How the stream waits between reconnects: exponential backoff with jitter, forever.
 
-    A bridge must outlive server restarts, so there is no give-up; only a refused token (401)
-    ends the stream, with :class:`UnauthorizedError`. A connection that stayed up for
+    A bridge must outlive server restarts, so there is no give-up; only a refused token ends
+    the stream, with :class:`UnauthorizedError` (checked over REST when a socket closes before
+    any event, since the server upgrades even a badly authenticated socket). A connection that stayed up for
     ``healthy_after`` seconds resets the backoff.
     """
 
@@ -78,6 +84,7 @@ class WebSocketStream:
         self._closing = False
         self._connection_id = ""
         self._next_seq = 0
+        self._action_seq = 0
         self.reconnects = 0
         self.skipped_frames = 0
 
@@ -100,6 +107,19 @@ class WebSocketStream:
         """The ``seq`` the stream expects next (what it asks the server to resume from)."""
         return self._next_seq
 
+    async def send_typing(self, channel_id: str, parent_id: str = "") -> None:
+        """Tell the channel this user is typing (``parent_id``: in that thread).
+
+        Needs an open socket (typing is not worth queueing); raises
+        :class:`MattermostConnectionError` otherwise.
+        """
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise MattermostConnectionError("the websocket is not connected")
+        self._action_seq += 1
+        data = {"channel_id": channel_id, "parent_id": parent_id}
+        await ws.send_json({"action": "user_typing", "seq": self._action_seq, "data": data})
+
     async def close(self) -> None:
         """End the stream: the ``async for`` over :meth:`events` finishes."""
         self._closing = True
@@ -120,8 +140,10 @@ class WebSocketStream:
                 failures += 1
                 await self._wait_before_reconnect(failures, f"connect failed: {_describe(exc)}")
                 continue
+            received = False
             try:
                 async for event in self._read(self._ws):
+                    received = True
                     yield event
             except _SequenceGap:
                 self.log.warning("sequence gap; reconnecting to have the server replay")
@@ -132,9 +154,22 @@ class WebSocketStream:
                 self._ws = None
             if self._stopped():
                 return
+            if not received:
+                # Mattermost upgrades a socket even for a bad token and then just closes it;
+                # ask the REST API whether the token is still good (raises UnauthorizedError).
+                await self._check_token()
             healthy = time.monotonic() - connected_at >= self.reconnect.healthy_after
             failures = 1 if healthy else failures + 1
             await self._wait_before_reconnect(failures, "connection closed")
+
+    async def _check_token(self) -> None:
+        try:
+            await self.http.request("GET", ("users", "me"))
+        except UnauthorizedError:
+            self.log.error("websocket: the server refuses the token; the stream ends")
+            raise
+        except MattermostError:
+            pass  # the server is unwell, not the token: keep reconnecting
 
     async def _connect(self) -> aiohttp.ClientWebSocketResponse:
         params: dict[str, str] = {}

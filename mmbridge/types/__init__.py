@@ -40,6 +40,16 @@ from .ids import (
     WebhookID,
     is_valid_id,
 )
+from .integrations import (
+    ActionEvent,
+    ActionResponse,
+    CommandResponse,
+    DialogResponse,
+    DialogSubmissionEvent,
+    OutgoingWebhookEvent,
+    SlashCommandEvent,
+    WebhookResponse,
+)
 from .posts import FileInfo, FileUploadResult, Post, PostList, Reaction
 from .serialization import MattermostObject, structure, structure_list, unstructure
 from .system import ServerVersion
@@ -48,6 +58,8 @@ from .users import Bot, User, UserAccessToken
 
 __all__ = [
     "KNOWN_EVENT_TYPES",
+    "ActionEvent",
+    "ActionResponse",
     "AddedToTeamEvent",
     "Bot",
     "Broadcast",
@@ -59,6 +71,9 @@ __all__ = [
     "ChannelType",
     "ChannelUpdatedEvent",
     "CommandID",
+    "CommandResponse",
+    "DialogResponse",
+    "DialogSubmissionEvent",
     "DirectAddedEvent",
     "Event",
     "FileID",
@@ -70,6 +85,7 @@ __all__ = [
     "MalformedEvent",
     "MattermostObject",
     "NewUserEvent",
+    "OutgoingWebhookEvent",
     "Post",
     "PostDeletedEvent",
     "PostEditedEvent",
@@ -80,6 +96,7 @@ __all__ = [
     "ReactionAddedEvent",
     "ReactionRemovedEvent",
     "ServerVersion",
+    "SlashCommandEvent",
     "StatusChangeEvent",
     "StreamReset",
     "Team",
@@ -96,6 +113,7 @@ __all__ = [
     "UserRemovedEvent",
     "UserUpdatedEvent",
     "WebhookID",
+    "WebhookResponse",
     "is_valid_id",
     "parse_event",
     "structure",

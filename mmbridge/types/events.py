@@ -79,6 +79,9 @@ class PostedEvent(Event):
     sender_name: str = ""
     team_id: str = ""
     mentions: tuple[str, ...] = ()
+    source: str = "websocket"
+    """``websocket``, or ``webhook`` for a post learned from an outgoing webhook first: such a post
+    has no ``root_id``, ``props`` or ``edit_at`` (the webhook payload does not carry them)."""
 
     @property
     def channel_id(self) -> str:

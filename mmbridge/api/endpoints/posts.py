@@ -46,7 +46,7 @@ class PostsAPI(EndpointGroup):
         body: dict[str, Any] = {
             "channel_id": check.require_id("channel_id", channel_id),
             "message": self._check_message(message),
-            "pending_post_id": pending_post_id or self.txn_ids.next_txn_id(),
+            "pending_post_id": pending_post_id or await self.txn_ids.next_txn_id(),
         }
         files = list(dict.fromkeys(file_ids))
         if not message and not files:

@@ -146,6 +146,14 @@ class UsersAPI(EndpointGroup):
 
         await self.http.request("POST", ("users", user_id, "image"), payload=form, idempotent=True)
 
+    async def publish_typing(self, user_id: UserID, channel_id: str, *, parent_id: str = "") -> None:
+        """Show ``user_id`` (the caller, or anyone for an admin) as typing in a channel or thread."""
+        check.require_id("user_id", user_id)
+        body = {"channel_id": check.require_id("channel_id", channel_id)}
+        if parent_id:
+            body["parent_id"] = check.require_id("parent_id", parent_id)
+        await self.http.request("POST", ("users", user_id, "typing"), json_body=body, idempotent=True)
+
     async def get_profile_image(self, user_id: UserID) -> bytes:
         """The user's profile picture as bytes (the server draws a default one if none was set)."""
         check.require_id("user_id", user_id)

@@ -6,7 +6,7 @@ Usage::
 
     emu = Emulator(settings=EmulatorSettings())
     await emu.start()
-    ...  # talk HTTP to emu.url with emu.seed.bot_token
+    ...  # talk HTTP to emu.url with emu.seed.bot_token; WebSocket at /api/v4/websocket
     await emu.stop()
 """
 
@@ -19,6 +19,7 @@ from .requestlog import RequestRecord
 from .seed import Seed
 from .settings import EmulatorSettings, RateLimitSettings
 from .state import State
+from .websocket import WebSocketConnectionInfo, WebSocketHub
 
 __all__ = [
     "Broadcast",
@@ -31,4 +32,6 @@ __all__ = [
     "RequestRecord",
     "Seed",
     "State",
+    "WebSocketConnectionInfo",
+    "WebSocketHub",
 ]

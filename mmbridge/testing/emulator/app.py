@@ -16,6 +16,7 @@ from .routes import add_routes
 from .seed import Seed, seed_state
 from .settings import EmulatorSettings
 from .state import State
+from .websocket import HUB_KEY, WebSocketConnectionInfo, WebSocketHub, add_websocket_routes
 
 
 class Emulator:
@@ -32,6 +33,9 @@ class Emulator:
         self.state = State(self.settings, self.events)
         #: Fault injection for tests.
         self.faults = FaultInjector()
+        #: The WebSocket hub: delivers every published event to the connected sockets.
+        self.websocket = WebSocketHub(self.settings, self.state, self.events)
+        self.faults.attach_websocket(self.websocket)
         limiter = RateLimiter(self.settings.rate_limit) if self.settings.rate_limit else None
         self._context = EmulatorContext(
             settings=self.settings,
@@ -52,7 +56,10 @@ class Emulator:
             client_max_size=max(self.settings.max_file_size, self.settings.max_payload_size) * 2,
         )
         self.app[CONTEXT_KEY] = self._context
+        self.app[HUB_KEY] = self.websocket
+        self.app.on_shutdown.append(self.websocket.on_shutdown)
         add_routes(self.app)
+        add_websocket_routes(self.app)
         self._runner: web.AppRunner | None = None
         self._url: URL | None = None
 
@@ -60,6 +67,10 @@ class Emulator:
     def requests(self) -> list[RequestRecord]:
         """Every request answered so far, oldest first."""
         return self._context.requests
+
+    def websocket_connections(self) -> list[WebSocketConnectionInfo]:
+        """The WebSocket connections the server knows: live ones and those kept for a resume."""
+        return self.websocket.connections()
 
     def clear_requests(self) -> None:
         """Forget the request log."""
@@ -91,7 +102,7 @@ class Emulator:
         self._context.site_url = str(self._url)
 
     async def stop(self) -> None:
-        """Stop serving; the state stays readable."""
+        """Stop serving (WebSockets get a 1001 close frame); the state stays readable."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -105,6 +116,8 @@ class Emulator:
         if bot:
             record = self.state.add_bot(username, username, "", self.seed.admin_user_id)
             user = self.state.user(record.user_id)
+            if admin:  # a bridge's bot is often given the system admin role
+                user.roles = "system_admin system_user"
         else:
             user = self.state.add_user(
                 username,

@@ -38,6 +38,8 @@ SESSION = web.RequestKey("mm_session", Session)
 PROCESSING_DELAY = web.RequestKey("mm_processing_delay", float)
 BODY_LIMIT = web.RequestKey("mm_body_limit", int)
 DROPPED = web.RequestKey("mm_dropped", bool)
+#: Set by a handler that wrote its own request-log record (the WebSocket upgrade).
+LOGGED = web.RequestKey("mm_logged", bool)
 NO_SERVER_HEADERS = web.RequestKey("mm_no_server_headers", bool)
 
 

@@ -1,4 +1,8 @@
-"""Event hook: every state change the real server announces over its WebSocket."""
+"""Event hook: every state change the real server announces over its WebSocket.
+
+Subscribers (the WebSocket hub) run synchronously inside :meth:`EventBus.publish`, so who receives
+an event is decided at publish time, against the state of that moment.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,10 @@ class Broadcast:
     channel_id: str = ""
     team_id: str = ""
     omit_users: dict[str, bool] = field(default_factory=dict)
+    #: Only this connection receives the event.
+    connection_id: str = ""
+    #: This connection does not receive the event.
+    omit_connection_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``broadcast`` object of a WebSocket event."""
@@ -24,6 +32,8 @@ class Broadcast:
             "user_id": self.user_id,
             "channel_id": self.channel_id,
             "team_id": self.team_id,
+            "connection_id": self.connection_id,
+            "omit_connection_id": self.omit_connection_id,
         }
 
 

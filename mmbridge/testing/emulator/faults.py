@@ -1,9 +1,9 @@
-"""Fault injection for tests: failures, dropped connections, delays and 429s."""
+"""Fault injection for tests: failures, dropped connections, delays, 429s and WebSocket faults."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from aiohttp import web
 
@@ -34,11 +34,66 @@ class Fault:
         return self.path_contains is None or self.path_contains in request.path
 
 
+class WebSocketFaultTarget(Protocol):
+    """What the WebSocket hub offers to :class:`FaultInjector`."""
+
+    def drop(self, user_id: str | None = None) -> None: ...
+    def drop_after(self, n: int, user_id: str | None = None) -> None: ...
+    def stall(self, seconds: float, user_id: str | None = None) -> None: ...
+    def lose_replay(self, user_id: str | None = None) -> None: ...
+    def send_raw(self, text: str, user_id: str | None = None) -> None: ...
+    def clear_faults(self) -> None: ...
+
+
 class FaultInjector:
     """Faults armed by tests; consulted by a middleware on every request."""
 
     def __init__(self) -> None:
         self.armed: list[Fault] = []
+        self._websocket: WebSocketFaultTarget | None = None
+
+    def attach_websocket(self, target: WebSocketFaultTarget) -> None:
+        """Give the ``ws_*`` faults the hub they act on (done by the :class:`Emulator`)."""
+        self._websocket = target
+
+    def _ws(self) -> WebSocketFaultTarget:
+        if self._websocket is None:
+            raise RuntimeError("no WebSocket hub is attached to this FaultInjector")
+        return self._websocket
+
+    # -------------------------------------------------------------- WebSocket
+    def ws_drop(self, user_id: str | None = None) -> None:
+        """Abort the live WebSocket connections (of ``user_id``, or all) now.
+
+        The TCP connection ends without a close frame (frames still buffered are lost); the
+        server keeps the connection's state, so the client can resume.
+        """
+        self._ws().drop(user_id)
+
+    def ws_drop_after(self, n: int, user_id: str | None = None) -> None:
+        """Close the live socket(s) right after ``n`` more events were written to them.
+
+        The frames already written arrive; then the TCP connection ends without a close frame
+        (a mid-burst drop). The state is kept for a resume. Without a live socket of that user
+        the fault waits for the next one.
+        """
+        self._ws().drop_after(n, user_id)
+
+    def ws_stall(self, seconds: float, user_id: str | None = None) -> None:
+        """Write nothing to the live socket(s) for ``seconds``; events queue up meanwhile."""
+        self._ws().stall(seconds, user_id)
+
+    def ws_lose_replay(self, user_id: str | None = None) -> None:
+        """Forget the retained state and replay buffer of the connections (of ``user_id``).
+
+        A live connection is forgotten as soon as its socket goes away, so the next resume
+        gets a new ``connection_id``, seq 0 and a new ``hello``.
+        """
+        self._ws().lose_replay(user_id)
+
+    def ws_send_raw(self, text: str, user_id: str | None = None) -> None:
+        """Push a raw text frame (garbage JSON, an unknown event...) without a seq."""
+        self._ws().send_raw(text, user_id)
 
     def fail_next(
         self,
@@ -109,8 +164,10 @@ class FaultInjector:
         self._arm(Fault("rate_limit", n, method, path_contains, retry_after=retry_after))
 
     def clear(self) -> None:
-        """Disarm every fault."""
+        """Disarm every fault (pending WebSocket drops and stalls too)."""
         self.armed.clear()
+        if self._websocket is not None:
+            self._websocket.clear_faults()
 
     def take(self, request: web.Request, *, delays: bool) -> Fault | None:
         """Consume and return the first armed fault matching ``request``.

@@ -56,6 +56,31 @@ class EmulatorSettings:
     #: Passwords of the seeded accounts (login with ``POST /users/login``).
     seed_password: str = field(default="Password1!")
 
+    # ---------------------------------------------------------------- WebSocket
+    #: Seconds between the server's ping frames (aiohttp heartbeat; real: 60 s). ``None``: none.
+    ws_ping_interval: float | None = 60.0
+    #: Seconds an unauthenticated socket may wait for its ``authentication_challenge``
+    #: (real ``authCheckInterval``: 5 s).
+    ws_auth_timeout: float = 5.0
+    #: Seconds a disconnected connection is kept for a resume (real: 5 minutes).
+    ws_resume_ttl: float = 300.0
+    #: The per-connection send queue (real ``sendQueueSize``: 256). A disconnected connection
+    #: that collects one more event is dropped from the hub; at half full ``typing``,
+    #: ``status_change`` and ``multiple_channels_viewed`` are skipped.
+    ws_send_queue_size: int = 256
+    #: How many written events a connection keeps for replay (real ``deadQueueSize``: 128).
+    ws_dead_queue_size: int = 128
+    #: Read limit of a client frame in bytes (real ``SocketMaxMessageSizeKb``: 8 KiB).
+    ws_max_message_size: int = 8 * 1024
+    #: Answer an upgrade carrying an invalid token with a 401 instead of upgrading. Off, as on
+    #: the real server, which upgrades anyway (the route does not require a session) and closes
+    #: the socket after ``ws_auth_timeout`` unless an ``authentication_challenge`` succeeds.
+    ws_reject_invalid_token: bool = False
+    #: Close a *connected* socket whose send queue overflows, as the real hub does. Off by
+    #: default so that a fast synchronous burst of publishes (or :meth:`ws_stall`) cannot
+    #: disconnect a healthy test client; disconnected connections always overflow.
+    ws_close_slow_consumers: bool = False
+
     @property
     def version_header(self) -> str:
         """The ``X-Version-Id`` value: ``<ver>.<build>.<cfghash>.<licensed>``."""

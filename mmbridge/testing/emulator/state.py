@@ -319,6 +319,11 @@ class State:
         member = self.team_members.get((team.id, user.id))
         if member is None or member.delete_at:
             return
+        # As the real server: announced before the removal, to the rest of the team and to the
+        # leaving user separately (``TeamService.RemoveTeamMember``).
+        data = {"team_id": team.id, "user_id": user.id}
+        self.events.publish("leave_team", data, Broadcast(team_id=team.id, omit_users={user.id: True}))
+        self.events.publish("leave_team", dict(data), Broadcast(user_id=user.id))
         town_square = self.channel_by_name(team.id, "town-square")
         if town_square is not None:
             if actor_id == user.id:
@@ -341,9 +346,6 @@ class State:
             if channel.team_id == team.id and self.is_channel_member(channel.id, user.id):
                 self.remove_channel_member(channel, user, actor_id, system_post=False)
         member.delete_at = now_ms()
-        self.events.publish(
-            "leave_team", {"team_id": team.id, "user_id": user.id}, Broadcast(team_id=team.id)
-        )
 
     # ---------------------------------------------------------------- channels
     def add_channel(
@@ -486,6 +488,18 @@ class State:
         """Remove a member, with the system post and both ``user_removed`` events."""
         if self.channel_members.pop((channel.id, user.id), None) is None:
             return
+        # As the real server: after the removal (so the channel-wide event reaches the remaining
+        # members only), a second one to the removed user, then the system post.
+        self.events.publish(
+            "user_removed",
+            {"user_id": user.id, "remover_id": actor_id},
+            Broadcast(channel_id=channel.id),
+        )
+        self.events.publish(
+            "user_removed",
+            {"channel_id": channel.id, "remover_id": actor_id},
+            Broadcast(user_id=user.id),
+        )
         if system_post:
             if actor_id == user.id:
                 self.system_post(
@@ -503,16 +517,6 @@ class State:
                     f"{user.username} was removed from the channel.",
                     {"removedUserId": user.id, "removedUsername": user.username},
                 )
-        self.events.publish(
-            "user_removed",
-            {"user_id": user.id, "remover_id": actor_id},
-            Broadcast(channel_id=channel.id),
-        )
-        self.events.publish(
-            "user_removed",
-            {"channel_id": channel.id, "remover_id": actor_id},
-            Broadcast(user_id=user.id),
-        )
 
     def channel_updated(self, channel: Channel) -> None:
         """Bump ``update_at`` and announce the change."""

@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from ..auth import AUTH_COOKIE, optional_user, require_self_or_admin, require_user
+from ..auth import AUTH_COOKIE, can_read_channel, optional_user, require_self_or_admin, require_user
 from ..context import get_context
 from ..errors import AppError, invalid_body, not_found
+from ..events import Broadcast
 from ..ids import now_ms
 from ..images import default_png
 from ..models import User
@@ -260,3 +261,25 @@ async def get_image(request: web.Request) -> web.Response:
     if user.image is None:
         return web.Response(body=default_png(), content_type="image/png")
     return web.Response(body=user.image, content_type=user.image_type)
+
+
+@routes.post("/api/v4/users/{user_id}/typing")
+async def publish_typing(request: web.Request) -> web.Response:
+    """``typing`` on the channel for everyone but the typist; the typist must be able to post."""
+    state = get_context(request).state
+    session_user = require_user(request)
+    user_id = path_user_id(request)
+    require_self_or_admin(session_user, user_id)
+    body = await read_object(request, "typing_request")
+    channel_id = get_str(body, "channel_id") or ""
+    parent_id = get_str(body, "parent_id") or ""
+    if channel_id not in state.channels:
+        raise invalid_body("typing_request.channel_id")
+    if not can_read_channel(state, session_user, channel_id):
+        raise AppError(403, "api.context.permissions.app_error")
+    state.events.publish(
+        "typing",
+        {"parent_id": parent_id, "user_id": user_id},
+        Broadcast(channel_id=channel_id, omit_users={user_id: True}),
+    )
+    return status_ok()
