@@ -4,8 +4,10 @@ a test touched matches the official OpenAPI spec."""
 from __future__ import annotations
 
 import os
+import secrets
 import warnings
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -49,6 +51,41 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_spec_check: the test sends deliberately broken responses (fault injection)"
     )
+
+
+PG_ADDRESS = os.environ.get("MMBRIDGE_TEST_POSTGRES", "127.0.0.1:5432")
+PG_URL = f"postgres://postgres@{PG_ADDRESS}/test"
+
+
+async def _pg_admin() -> Any:
+    import asyncpg
+
+    try:
+        return await asyncpg.connect(PG_URL, timeout=5)
+    except Exception as exc:  # refused, timeout, auth, missing database
+        reason = f"PostgreSQL not reachable at {PG_ADDRESS}: {type(exc).__name__}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)")
+        pytest.skip(reason)
+
+
+@pytest_asyncio.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A URL to a fresh, empty PostgreSQL schema, dropped after the test."""
+    schema = f"mmbridge_test_{secrets.token_hex(6)}"
+    admin = await _pg_admin()
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{PG_URL}?schema={schema}"
+    finally:
+        admin = await _pg_admin()
+        try:
+            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await admin.close()
 
 
 @pytest.fixture

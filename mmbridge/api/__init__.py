@@ -4,6 +4,7 @@ from .client import ClientAPI
 from .endpoints import (
     BotsAPI,
     ChannelsAPI,
+    CommandsAPI,
     FilesAPI,
     PostsAPI,
     ReactionsAPI,
@@ -11,6 +12,7 @@ from .endpoints import (
     TeamsAPI,
     TokensAPI,
     UsersAPI,
+    WebhooksAPI,
 )
 from .http import HTTPAPI, HTTPResponse, RequestObserver
 from .ratelimit import RateLimiter
@@ -24,6 +26,7 @@ __all__ = [
     "BotsAPI",
     "ChannelsAPI",
     "ClientAPI",
+    "CommandsAPI",
     "FilesAPI",
     "HTTPResponse",
     "PostsAPI",
@@ -39,4 +42,5 @@ __all__ = [
     "TransactionIDSource",
     "UsersAPI",
     "WebSocketStream",
+    "WebhooksAPI",
 ]

@@ -10,6 +10,7 @@ from yarl import URL
 from .endpoints import (
     BotsAPI,
     ChannelsAPI,
+    CommandsAPI,
     FilesAPI,
     PostsAPI,
     ReactionsAPI,
@@ -17,6 +18,7 @@ from .endpoints import (
     TeamsAPI,
     TokensAPI,
     UsersAPI,
+    WebhooksAPI,
 )
 from .http import HTTPAPI, RequestObserver
 from .ratelimit import RateLimiter
@@ -34,7 +36,8 @@ class ClientAPI:
     ...     await client.posts.create(channel_id, "hello")
 
     Endpoint groups: :attr:`users`, :attr:`bots`, :attr:`tokens`, :attr:`teams`, :attr:`channels`,
-    :attr:`posts`, :attr:`reactions`, :attr:`files`, :attr:`system`; :attr:`websocket` is the
+    :attr:`posts`, :attr:`reactions`, :attr:`files`, :attr:`system`, :attr:`webhooks`,
+    :attr:`commands`; :attr:`websocket` is the
     event stream. :meth:`as_user` gives a client
     for another token that shares the connection pool, rate limiter and transaction ids.
     """
@@ -56,6 +59,8 @@ class ClientAPI:
         self.reactions = ReactionsAPI(http)
         self.files = FilesAPI(http)
         self.system = SystemAPI(http)
+        self.webhooks = WebhooksAPI(http)
+        self.commands = CommandsAPI(http)
         self.websocket = WebSocketStream(http)
 
     @classmethod

@@ -29,6 +29,7 @@ from .events import (
     UserUpdatedEvent,
     parse_event,
 )
+from .hooks import Command, OutgoingWebhook
 from .ids import (
     ChannelID,
     CommandID,
@@ -70,6 +71,7 @@ __all__ = [
     "ChannelMember",
     "ChannelType",
     "ChannelUpdatedEvent",
+    "Command",
     "CommandID",
     "CommandResponse",
     "DialogResponse",
@@ -85,6 +87,7 @@ __all__ = [
     "MalformedEvent",
     "MattermostObject",
     "NewUserEvent",
+    "OutgoingWebhook",
     "OutgoingWebhookEvent",
     "Post",
     "PostDeletedEvent",

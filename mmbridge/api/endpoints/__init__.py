@@ -2,6 +2,7 @@
 
 from .bots import BotsAPI
 from .channels import ChannelsAPI
+from .commands import CommandsAPI
 from .files import FilesAPI
 from .posts import PostsAPI
 from .reactions import ReactionsAPI
@@ -9,10 +10,12 @@ from .system import SystemAPI
 from .teams import TeamsAPI
 from .tokens import TokensAPI
 from .users import UsersAPI
+from .webhooks import WebhooksAPI
 
 __all__ = [
     "BotsAPI",
     "ChannelsAPI",
+    "CommandsAPI",
     "FilesAPI",
     "PostsAPI",
     "ReactionsAPI",
@@ -20,4 +23,5 @@ __all__ = [
     "TeamsAPI",
     "TokensAPI",
     "UsersAPI",
+    "WebhooksAPI",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
+
+from aiohttp import ClientSession, web
 from yarl import URL
 
 from .context import CONTEXT_KEY, EmulatorContext
 from .dedupe import PendingPostCache
 from .events import EventBus
 from .faults import FaultInjector
+from .integrations import Integrations, OutboundCall
 from .middleware import all_middlewares
 from .ratelimit import RateLimiter
 from .requestlog import RequestRecord
@@ -37,6 +40,8 @@ class Emulator:
         self.websocket = WebSocketHub(self.settings, self.state, self.events)
         self.faults.attach_websocket(self.websocket)
         limiter = RateLimiter(self.settings.rate_limit) if self.settings.rate_limit else None
+        #: The outbound side: calls to outgoing webhooks, slash commands, actions and dialogs.
+        self.integrations = Integrations(self.settings, self.state)
         self._context = EmulatorContext(
             settings=self.settings,
             state=self.state,
@@ -46,6 +51,7 @@ class Emulator:
                 self.settings.pending_post_ttl, self.settings.pending_post_capacity
             ),
             limiter=limiter,
+            integrations=self.integrations,
         )
         #: The seeded accounts, team and channel.
         self.seed: Seed = seed_state(self.state, self.settings.seed_password)
@@ -58,6 +64,7 @@ class Emulator:
         self.app[CONTEXT_KEY] = self._context
         self.app[HUB_KEY] = self.websocket
         self.app.on_shutdown.append(self.websocket.on_shutdown)
+        self.app.on_cleanup.append(self._close_integrations)
         add_routes(self.app)
         add_websocket_routes(self.app)
         self._runner: web.AppRunner | None = None
@@ -71,6 +78,55 @@ class Emulator:
     def websocket_connections(self) -> list[WebSocketConnectionInfo]:
         """The WebSocket connections the server knows: live ones and those kept for a resume."""
         return self.websocket.connections()
+
+    async def _close_integrations(self, _app: web.Application) -> None:
+        await self.integrations.close()
+
+    @property
+    def integration_calls(self) -> list[OutboundCall]:
+        """Every call made to an integration (webhook, command, action, dialog), oldest first."""
+        return self.integrations.calls
+
+    async def integrations_idle(self) -> None:
+        """Return when no call to an integration is in flight (outgoing webhooks run in the
+        background after ``POST /posts`` has answered, and may post their replies)."""
+        await self.integrations.idle()
+
+    async def type_message(
+        self, token_or_user_id: str, channel_id: str, text: str, *, root_id: str = ""
+    ) -> dict[str, Any]:
+        """Do what the webapp does with a typed message, over HTTP as that user.
+
+        A text starting with ``/`` is ``POST /commands/execute``; anything else is
+        ``POST /posts``. Returns the answer's JSON (an AppError body when it failed) and
+        raises nothing for HTTP errors. ``token_or_user_id`` is a token, or the id of a user
+        (a session is created for them if they have none).
+        """
+        token = token_or_user_id
+        if token not in self.state.sessions:
+            user = self.state.user(token_or_user_id)
+            session = next((s for s in self.state.sessions.values() if s.user_id == user.id), None)
+            token = (session or self.state.login_session(user.id)).token
+        body: dict[str, Any] = {"channel_id": channel_id}
+        if root_id:
+            body["root_id"] = root_id
+        if text.startswith("/"):
+            path = "/api/v4/commands/execute"
+            body["command"] = text
+            channel = self.state.channels.get(channel_id)
+            if channel is not None and channel.team_id:
+                body["team_id"] = channel.team_id
+            if root_id:
+                body["parent_id"] = root_id
+        else:
+            path = "/api/v4/posts"
+            body["message"] = text
+        async with (
+            ClientSession(base_url=self.url, headers={"Authorization": f"Bearer {token}"}) as http,
+            http.post(path, json=body) as resp,
+        ):
+            result: dict[str, Any] = await resp.json()
+            return result
 
     def clear_requests(self) -> None:
         """Forget the request log."""

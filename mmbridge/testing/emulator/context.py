@@ -9,6 +9,7 @@ from aiohttp import web
 from .dedupe import PendingPostCache
 from .events import EventBus
 from .faults import FaultInjector
+from .integrations import Integrations
 from .models import Session
 from .ratelimit import RateLimiter
 from .requestlog import RequestRecord
@@ -26,6 +27,7 @@ class EmulatorContext:
     faults: FaultInjector
     pending_posts: PendingPostCache
     limiter: RateLimiter | None
+    integrations: Integrations
     requests: list[RequestRecord] = field(default_factory=list)
     site_url: str = ""
 

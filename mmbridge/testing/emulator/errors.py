@@ -25,6 +25,34 @@ _MESSAGES: dict[str, str] = {
     "app.user_access_token.disabled": "Personal access tokens are disabled on this server.",
     "app.user_access_token.invalid_or_missing": "Invalid or missing token.",
     "api.bot.create_disabled": "Bot creation has been disabled.",
+    "api.post.create_post.root_id.app_error": "Invalid RootId parameter.",
+    "api.command.execute_command.format.app_error": "Command trigger is missing a leading slash.",
+    "api.command.disabled.app_error": "Commands have been disabled by the system admin.",
+    "api.command.execute_command.site_url_required.app_error": "Site URL is required.",
+    "api.post.do_action.action_integration.app_error": "Action integration error.",
+    "api.outgoing_webhook.disabled.app_error": "Outgoing webhooks have been disabled by the system admin.",
+    "model.outgoing_hook.username.app_error": "Invalid username.",
+    "model.outgoing_hook.icon_url.app_error": "Invalid icon.",
+    "api.webhook.create_outgoing.not_open.app_error": (
+        "Outgoing webhooks can only be created for public channels."
+    ),
+    "api.webhook.create_outgoing.permissions.app_error": "Invalid permissions to create outgoing webhook.",
+    "api.webhook.create_outgoing.triggers.app_error": "Either trigger_words or channel_id must be set.",
+    "api.webhook.update_outgoing.intersect.app_error": (
+        "Outgoing webhooks from the same channel cannot have the same trigger words/callback URLs."
+    ),
+    "api.webhook.create_outgoing.intersect.app_error": (
+        "Outgoing webhooks from the same channel cannot have the same trigger words/callback URLs."
+    ),
+    "api.webhook.team_mismatch.app_error": "Cannot update a webhook across teams.",
+    "store.sql_command.save.get.app_error": "Unable to get the command.",
+    "api.command.duplicate_trigger.app_error": (
+        "This trigger word is already in use. Please choose another word."
+    ),
+    "api.command.execute_command.start.app_error": "No command trigger found.",
+    "api.command.execute_command.deleted.error": "Can not run command in deleted channel.",
+    "api.command.team_mismatch.app_error": "Unable to update commands across teams.",
+    "api.post.do_action.action_id.app_error": "Invalid action id.",
 }
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from .ids import new_id
 
 DEFAULT_NOTIFY_PROPS: dict[str, str] = {
     "channel": "true",
@@ -439,6 +442,121 @@ class Post:
         if self.has_reactions:
             out["has_reactions"] = True
         return out
+
+
+@dataclass
+class OutgoingWebhook:
+    """An outgoing webhook (``model.OutgoingWebhook``)."""
+
+    id: str
+    token: str
+    create_at: int
+    update_at: int
+    creator_id: str
+    team_id: str
+    channel_id: str = ""
+    trigger_words: list[str] = field(default_factory=list)
+    trigger_when: int = 0
+    callback_urls: list[str] = field(default_factory=list)
+    display_name: str = ""
+    description: str = ""
+    content_type: str = ""
+    username: str = ""
+    icon_url: str = ""
+    delete_at: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """``model.OutgoingWebhook`` (the token included, as the server sends it)."""
+        return {
+            "id": self.id,
+            "token": self.token,
+            "create_at": self.create_at,
+            "update_at": self.update_at,
+            "delete_at": self.delete_at,
+            "creator_id": self.creator_id,
+            "channel_id": self.channel_id,
+            "team_id": self.team_id,
+            "trigger_words": list(self.trigger_words),
+            "trigger_when": self.trigger_when,
+            "callback_urls": list(self.callback_urls),
+            "display_name": self.display_name,
+            "description": self.description,
+            "content_type": self.content_type,
+            "username": self.username,
+            "icon_url": self.icon_url,
+        }
+
+
+@dataclass
+class Command:
+    """A custom slash command (``model.Command``)."""
+
+    id: str
+    token: str
+    create_at: int
+    update_at: int
+    creator_id: str
+    team_id: str
+    trigger: str
+    method: str
+    url: str
+    username: str = ""
+    icon_url: str = ""
+    auto_complete: bool = False
+    auto_complete_desc: str = ""
+    auto_complete_hint: str = ""
+    display_name: str = ""
+    description: str = ""
+    delete_at: int = 0
+
+    def to_json(self, *, sanitized: bool = False) -> dict[str, Any]:
+        """``model.Command``; ``sanitized`` blanks what ``Command.Sanitize`` blanks."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "token": self.token,
+            "create_at": self.create_at,
+            "update_at": self.update_at,
+            "delete_at": self.delete_at,
+            "creator_id": self.creator_id,
+            "team_id": self.team_id,
+            "trigger": self.trigger,
+            "method": self.method,
+            "username": self.username,
+            "icon_url": self.icon_url,
+            "auto_complete": self.auto_complete,
+            "auto_complete_desc": self.auto_complete_desc,
+            "auto_complete_hint": self.auto_complete_hint,
+            "display_name": self.display_name,
+            "description": self.description,
+            "url": self.url,
+            "plugin_id": "",
+        }
+        if sanitized:
+            for key in ("token", "creator_id", "method", "url", "username", "icon_url"):
+                out[key] = ""
+        return out
+
+
+_HASHTAG_RE = re.compile(r"(?<![\w#])#([A-Za-z][\w.\-]*[\w])")
+
+
+def hashtags_of(message: str) -> str:
+    """The ``hashtags`` field the server derives from a message."""
+    return " ".join(f"#{tag}" for tag in dict.fromkeys(_HASHTAG_RE.findall(message)))
+
+
+def generate_action_ids(props: dict[str, Any]) -> None:
+    """``Post.GenerateActionIds``: give every attachment action without an id a fresh one."""
+    attachments = props.get("attachments")
+    if not isinstance(attachments, list):
+        return
+    for attachment in attachments:
+        actions = attachment.get("actions") if isinstance(attachment, dict) else None
+        if not isinstance(actions, list):
+            continue
+        for action in actions:
+            if isinstance(action, dict) and not action.get("id"):
+                action["id"] = new_id()
 
 
 def dumps(value: Any) -> str:

@@ -56,6 +56,20 @@ class EmulatorSettings:
     #: Passwords of the seeded accounts (login with ``POST /users/login``).
     seed_password: str = field(default="Password1!")
 
+    # ------------------------------------------------------------- Integrations
+    #: ``ServiceSettings.EnableOutgoingWebhooks`` (real default True).
+    enable_outgoing_webhooks: bool = True
+    #: ``ServiceSettings.EnableCommands`` (custom slash commands; real default True).
+    enable_commands: bool = True
+    #: ``ServiceSettings.EnablePostUsernameOverride`` (real default False): integration posts get
+    #: ``override_username``.
+    enable_post_username_override: bool = False
+    #: ``ServiceSettings.EnablePostIconOverride`` (real default False): ``override_icon_url``.
+    enable_post_icon_override: bool = False
+    #: ``ServiceSettings.OutgoingIntegrationRequestsTimeout`` in seconds (real default 30): the
+    #: timeout of every call to an outgoing webhook, slash command, action or dialog URL.
+    outgoing_integration_timeout: float = 30.0
+
     # ---------------------------------------------------------------- WebSocket
     #: Seconds between the server's ping frames (aiohttp heartbeat; real: 60 s). ``None``: none.
     ws_ping_interval: float | None = 60.0

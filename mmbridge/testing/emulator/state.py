@@ -17,7 +17,9 @@ from .models import (
     Bot,
     Channel,
     ChannelMember,
+    Command,
     FileInfo,
+    OutgoingWebhook,
     Post,
     Reaction,
     Session,
@@ -59,6 +61,9 @@ class State:
         self.posts: dict[str, Post] = {}
         self.reactions: dict[str, list[Reaction]] = {}
         self.files: dict[str, FileInfo] = {}
+        #: Outgoing webhooks and custom slash commands by id (deleted ones keep ``delete_at``).
+        self.outgoing_hooks: dict[str, OutgoingWebhook] = {}
+        self.commands: dict[str, Command] = {}
         self._post_seq = 0
 
     # ----------------------------------------------------------------- lookups

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import bots, channels, files, posts, reactions, system, teams, tokens, users
+from . import actions, bots, channels, commands, files, hooks, posts, reactions, system, teams, tokens, users
 
 
 def add_routes(app: web.Application) -> None:
     """Register every route, static paths before parameterised ones."""
-    for module in (system, tokens, users, bots, teams, channels, posts, reactions, files):
+    modules = (
+        system,
+        tokens,
+        users,
+        bots,
+        teams,
+        channels,
+        posts,
+        reactions,
+        files,
+        hooks,
+        commands,
+        actions,
+    )
+    for module in modules:
         app.router.add_routes(module.routes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from aiohttp import web
@@ -13,19 +12,18 @@ from ..context import PROCESSING_DELAY, get_context
 from ..dedupe import IN_FLIGHT
 from ..errors import AppError, forbidden, invalid_body, invalid_param, not_found
 from ..ids import is_valid_id, new_id, now_ms
-from ..models import Channel, Post, User
+from ..models import Channel, Post, User, generate_action_ids, hashtags_of
 from ..state import State
 from .common import get_str, json_response, paging, path_id, query_bool, read_object, status_ok
 
 routes = web.RouteTableDef()
 
-_HASHTAG_RE = re.compile(r"(?<![\w#])#([A-Za-z][\w.\-]*[\w])")
 _STRIPPED_PROPS = ("add_channel_member", "force_notification")
 MAX_FILE_IDS = 10
 
 
 def _hashtags(message: str) -> str:
-    return " ".join(f"#{tag}" for tag in dict.fromkeys(_HASHTAG_RE.findall(message)))
+    return hashtags_of(message)
 
 
 def _readable_channel(state: State, caller: User, channel_id: str) -> Channel:
@@ -79,6 +77,7 @@ def _props(body: dict[str, Any], author: User) -> dict[str, Any]:
     props = {k: v for k, v in props.items() if k not in _STRIPPED_PROPS}
     if author.is_bot:
         props["from_bot"] = "true"
+    generate_action_ids(props)
     return props
 
 
@@ -176,6 +175,8 @@ async def create_post(request: web.Request) -> web.Response:
         raise
     if pending:
         ctx.pending_posts.set(pending, post.id)
+    # As the real server (``CreatePostFlags.TriggerWebhooks``): in the background, after the answer.
+    ctx.integrations.trigger_outgoing_webhooks(post, channel, caller)
     return json_response(state.post_json(post, pending_post_id=pending), status=201)
 
 

@@ -1,0 +1,37 @@
+"""A small async database layer: SQLite (aiosqlite) and PostgreSQL (asyncpg) behind one API.
+
+SQL is written once, with asyncpg's ``$1`` placeholders (rewritten to ``?1`` for SQLite, see
+:mod:`.dialect`); schema changes are numbered steps in an :class:`UpgradeTable`, run by
+:meth:`Database.start`, each in its own transaction. Used by the appservice state store and by
+bridges for their own tables (portals, the message map), in the same database.
+"""
+
+from .database import Connection, Database
+from .dialect import Scheme, rewrite_placeholders_for_sqlite
+from .errors import (
+    DatabaseConnectError,
+    DatabaseError,
+    OwnerMismatchError,
+    SchemaTooNewError,
+    UpgradeError,
+)
+from .row import Row
+from .upgrade import Upgrade, UpgradeFunc, UpgradeTable
+from .url import redact_url
+
+__all__ = [
+    "Connection",
+    "Database",
+    "DatabaseConnectError",
+    "DatabaseError",
+    "OwnerMismatchError",
+    "Row",
+    "SchemaTooNewError",
+    "Scheme",
+    "Upgrade",
+    "UpgradeError",
+    "UpgradeFunc",
+    "UpgradeTable",
+    "redact_url",
+    "rewrite_placeholders_for_sqlite",
+]

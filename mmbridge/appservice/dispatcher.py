@@ -1,0 +1,266 @@
+"""One dispatcher for every inbound event: WebSocket events and what the receiver is POSTed.
+
+Guarantees:
+
+* **Echoes dropped.** A drop predicate (usually :class:`~mmbridge.appservice.echo.EchoFilter`)
+  sees each event first; the bridge's own posts never reach a handler.
+* **Once.** Events that can arrive twice (a post seen over the WebSocket and an outgoing webhook,
+  a re-sync replay) have a key; a key seen recently is dropped. The memory of keys is bounded.
+* **Ordered per channel, parallel across channels.** Events of one channel are handled one after
+  the other, in arrival order; each channel has its own worker.
+* **Bounded.** At most ``max_pending`` events wait or run; :meth:`Dispatcher.dispatch` waits for
+  room when the handlers fall behind (backpressure on the WebSocket reader and the receiver).
+* **A failing handler stops nothing.** Its exception is logged with the event's id, counted, and
+  handed to whoever awaits that event's result (the receiver answers with a generic error).
+* **Drained on close.** :meth:`Dispatcher.close` lets queued events finish, up to a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+import attrs
+
+from ..types import (
+    Event,
+    OutgoingWebhookEvent,
+    PostDeletedEvent,
+    PostedEvent,
+    PostEditedEvent,
+    ReactionAddedEvent,
+    ReactionRemovedEvent,
+)
+from ..types.integrations import ActionEvent, SlashCommandEvent
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], Awaitable[Any]]
+DropPredicate = Callable[[Event], Awaitable[bool]]
+H = TypeVar("H", bound=Handler)
+
+
+@attrs.frozen
+class _Registration:
+    handler: Handler
+    channel_id: str | None
+
+
+class DispatchStats:
+    """Counters a metrics exporter reads (the dispatcher itself depends on no metrics library)."""
+
+    def __init__(self) -> None:
+        self.dispatched: dict[str, int] = {}
+        self.dropped_echo = 0
+        self.dropped_duplicate = 0
+        self.unhandled = 0
+        self.handler_errors: dict[str, int] = {}
+        self.handler_seconds: deque[float] = deque(maxlen=10_000)
+
+
+class Dispatcher:
+    """Typed events to the handlers registered for their type (or a base type).
+
+    >>> dispatcher = Dispatcher()
+    >>> @dispatcher.on(PostedEvent)
+    ... async def relay(event: PostedEvent) -> None: ...
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pending: int = 1000,
+        remember_keys: int = 20_000,
+        drop: DropPredicate | None = None,
+        on_handled: Callable[[Event, float, BaseException | None], None] | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
+        self.log = log or logging.getLogger("mmbridge.dispatcher")
+        self.stats = DispatchStats()
+        self._drop = drop
+        self._on_handled = on_handled
+        self._registrations: dict[type[Event], list[_Registration]] = {}
+        self._resolved: dict[type[Event], list[_Registration]] = {}
+        self._room = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._remember_keys = remember_keys
+        self._queues: dict[str, deque[tuple[Event, asyncio.Future[Any]]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+
+    @property
+    def pending(self) -> int:
+        """Events queued or being handled."""
+        return sum(len(queue) for queue in self._queues.values()) + len(self._workers)
+
+    def on(self, *event_types: type[Event], channel_id: str | None = None) -> Callable[[H], H]:
+        """Decorator: handle events of these types (and their subclasses), optionally only in one
+        channel. The handler's return value becomes the event's result (see :meth:`dispatch`)."""
+
+        def register(handler: H) -> H:
+            for event_type in event_types:
+                self.add_handler(event_type, handler, channel_id=channel_id)
+            return handler
+
+        return register
+
+    def add_handler(
+        self, event_type: type[E], handler: Callable[[E], Awaitable[Any]], *, channel_id: str | None = None
+    ) -> None:
+        """Register ``handler`` for ``event_type`` (the decorator's plain form)."""
+        self._registrations.setdefault(event_type, []).append(_Registration(handler, channel_id))
+        self._resolved.clear()
+
+    def handlers_for(self, event: Event) -> list[Handler]:
+        """The handlers that will see ``event``, in registration order."""
+        return [r.handler for r in self._matching(type(event)) if r.channel_id in (None, event.channel_id)]
+
+    async def dispatch(self, event: Event) -> asyncio.Future[Any] | None:
+        """Queue ``event`` for its handlers, waiting for room if too many are pending.
+
+        Returns a future with the last handler's return value (or its exception) once handled, or
+        None when the event is dropped: an echo, a duplicate, or of a type nobody handles.
+        """
+        if self._closing:
+            raise RuntimeError("the dispatcher is closed")
+        handlers = self.handlers_for(event)
+        if not handlers:
+            self.stats.unhandled += 1
+            return None
+        if self._drop is not None and await self._drop(event):
+            self.stats.dropped_echo += 1
+            return None
+        key = dedupe_key(event)
+        if key is not None:
+            if key in self._seen:
+                self.stats.dropped_duplicate += 1
+                return None
+            self._seen[key] = None
+            if len(self._seen) > self._remember_keys:
+                self._seen.popitem(last=False)
+        await self._room.acquire()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        channel = event.channel_id
+        self._queues.setdefault(channel, deque()).append((event, future))
+        if channel not in self._workers:
+            self._workers[channel] = asyncio.create_task(self._work(channel), name=f"dispatch:{channel}")
+        self.stats.dispatched[event.type] = self.stats.dispatched.get(event.type, 0) + 1
+        return future
+
+    async def dispatch_and_wait(self, event: Event) -> Any:
+        """Dispatch and wait for the result (for the receiver, whose answer is the handler's)."""
+        future = await self.dispatch(event)
+        return None if future is None else await future
+
+    async def close(self, drain_seconds: float = 10.0) -> None:
+        """Stop accepting events and let the queued ones finish, for at most ``drain_seconds``."""
+        self._closing = True
+        workers = list(self._workers.values())
+        if not workers:
+            return
+        _, still_running = await asyncio.wait(workers, timeout=drain_seconds)
+        for task in still_running:
+            task.cancel()
+        if still_running:
+            self.log.warning(
+                "shutdown: %d channel queue(s) cancelled after %.0f s", len(still_running), drain_seconds
+            )
+            await asyncio.gather(*still_running, return_exceptions=True)
+
+    async def _work(self, channel: str) -> None:
+        queue = self._queues[channel]
+        try:
+            while queue:
+                event, future = queue[0]
+                try:
+                    result = await self._handle(event)
+                except asyncio.CancelledError:
+                    future.cancel()
+                    raise
+                except Exception as exc:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: nobody may be waiting for it
+                else:
+                    future.set_result(result)
+                finally:
+                    queue.popleft()
+                    self._room.release()
+        finally:
+            for _, future in queue:
+                future.cancel()
+                self._room.release()
+            queue.clear()
+            del self._queues[channel]
+            del self._workers[channel]
+
+    async def _handle(self, event: Event) -> Any:
+        result: Any = None
+        failure: Exception | None = None
+        for handler in self.handlers_for(event):
+            started = time.perf_counter()
+            error: BaseException | None = None
+            try:
+                result = await handler(event)
+            except Exception as exc:
+                failure = error = exc
+                name = getattr(handler, "__qualname__", repr(handler))
+                self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
+                self.log.exception("handler %s failed on %s %s", name, event.type, event_id(event))
+            finally:
+                elapsed = time.perf_counter() - started
+                self.stats.handler_seconds.append(elapsed)
+                if self._on_handled is not None:
+                    self._on_handled(event, elapsed, error)
+        if failure is not None:
+            raise failure
+        return result
+
+    def _matching(self, event_type: type[Event]) -> list[_Registration]:
+        resolved = self._resolved.get(event_type)
+        if resolved is None:
+            resolved = [
+                registration
+                for registered, registrations in self._registrations.items()
+                if issubclass(event_type, registered)
+                for registration in registrations
+            ]
+            self._resolved[event_type] = resolved
+        return resolved
+
+
+def dedupe_key(event: Event) -> Hashable | None:
+    """What identifies an event that may arrive twice; None for events that cannot."""
+    if isinstance(event, PostedEvent):
+        return ("post", event.post.id)
+    if isinstance(event, PostEditedEvent):
+        return ("edit", event.post.id, event.post.update_at)
+    if isinstance(event, PostDeletedEvent):
+        return ("delete", event.post.id)
+    if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
+        reaction = event.reaction
+        return (event.type, reaction.post_id, reaction.user_id, reaction.emoji_name, reaction.create_at)
+    if isinstance(event, OutgoingWebhookEvent):
+        return ("webhook", event.post_id) if event.post_id else None
+    if isinstance(event, SlashCommandEvent | ActionEvent):
+        return (event.type, event.trigger_id) if event.trigger_id else None
+    return None
+
+
+def event_id(event: Event) -> str:
+    """A short identification of an event for logs."""
+    if isinstance(event, PostedEvent | PostEditedEvent | PostDeletedEvent):
+        return f"post={event.post.id}"
+    if isinstance(event, OutgoingWebhookEvent):
+        return f"post={event.post_id}"
+    if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
+        return f"post={event.reaction.post_id}"
+    trigger = getattr(event, "trigger_id", "")
+    if trigger:
+        return f"trigger={trigger}"
+    return f"seq={event.seq}"

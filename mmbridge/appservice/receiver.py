@@ -1,0 +1,269 @@
+"""The receiver: an aiohttp app Mattermost POSTs to, feeding the dispatcher.
+
+Endpoints (under a prefix, ``/mattermost`` by default):
+
+* ``POST /webhook``: outgoing webhooks (form or JSON). The handler may answer with text to post.
+  The post is also dispatched as a ``PostedEvent`` (``source="webhook"``), deduplicated against
+  the same post from the WebSocket.
+* ``POST|GET /command``: slash commands; the handler's :class:`CommandResponse` (or text) is the
+  answer the user sees.
+* ``POST /action``: interactive message buttons and menus; the bridge's action secret must be in
+  the action's ``context`` (``mmbridge_secret``), since Mattermost signs nothing.
+* ``POST /dialog``: interactive dialog submissions; the secret is the dialog's ``state`` (or
+  ``<secret>:<anything>``).
+* ``GET /health`` (readiness: every check passes, else 503), ``GET /health/live``, ``GET /metrics``.
+
+Tokens are checked in constant time; an unknown token gets 401 and nothing is dispatched. Bodies
+are capped (413); a body that cannot be read gets 400 with the reason; a handler's failure is
+logged and answered with a generic message, never a 500 with details.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from ..types import Event
+from ..types.integrations import ActionResponse, CommandResponse, DialogResponse, WebhookResponse
+from . import inbound
+from .dispatcher import Dispatcher
+from .metrics import BridgeMetrics
+
+HealthCheck = Callable[[], Awaitable[bool]]
+ACTION_SECRET_KEY = "mmbridge_secret"  # noqa: S105 - the name of a field
+"""The key of the bridge's secret in an interactive action's ``context``."""
+DEFAULT_MAX_BODY = 256 * 1024
+
+
+class IntegrationTokens:
+    """The tokens the receiver accepts, by kind: ``webhook``, ``command``, ``action``."""
+
+    KINDS = ("webhook", "command", "action")
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, set[str]] = {kind: set() for kind in self.KINDS}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{kind}={len(tokens)}" for kind, tokens in self._tokens.items())
+        return f"IntegrationTokens({counts})"
+
+    def add(self, kind: str, token: str) -> None:
+        """Accept ``token`` for ``kind`` (empty tokens are never accepted)."""
+        if token:
+            self._tokens[kind].add(token)
+
+    def discard(self, kind: str, token: str) -> None:
+        """Stop accepting ``token``."""
+        self._tokens[kind].discard(token)
+
+    def accepts(self, kind: str, token: str) -> bool:
+        """Whether ``token`` is known, comparing against every known token in constant time."""
+        given = token.encode()
+        found = False
+        for known in self._tokens[kind]:
+            found |= hmac.compare_digest(given, known.encode())
+        return found and bool(token)
+
+
+class _Problem(Exception):
+    """A request refused with ``status`` and ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Receiver:
+    """Mattermost's way in: outgoing webhooks, slash commands, actions and dialogs.
+
+    Mount :meth:`make_app` in an aiohttp application (``parent.add_subapp("/mm", ...)``) or run
+    it alone with :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        tokens: IntegrationTokens,
+        *,
+        metrics: BridgeMetrics | None = None,
+        health_checks: Mapping[str, HealthCheck] | None = None,
+        prefix: str = "/mattermost",
+        max_body_size: int = DEFAULT_MAX_BODY,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.tokens = tokens
+        self.metrics = metrics or BridgeMetrics()
+        self.health_checks = dict(health_checks or {})
+        self.prefix = prefix.rstrip("/")
+        self.max_body_size = max_body_size
+        self.log = log or logging.getLogger("mmbridge.receiver")
+        self._runner: web.AppRunner | None = None
+        self.url: URL | None = None
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application with every endpoint."""
+        app = web.Application(client_max_size=self.max_body_size + 1)
+        p = self.prefix
+        app.router.add_post(f"{p}/webhook", self._endpoint("webhook", self._webhook))
+        app.router.add_post(f"{p}/command", self._endpoint("command", self._command))
+        app.router.add_get(f"{p}/command", self._endpoint("command", self._command))
+        app.router.add_post(f"{p}/action", self._endpoint("action", self._action))
+        app.router.add_post(f"{p}/dialog", self._endpoint("dialog", self._dialog))
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/health/live", self._live)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> URL:
+        """Serve on ``host:port`` (0: a free port); returns the base URL."""
+        self._runner = web.AppRunner(self.make_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.url = URL.build(scheme="http", host=host, port=bound[1])
+        self.log.info("receiver listening on %s", self.url)
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---- endpoints --------------------------------------------------------------------------
+
+    def _endpoint(
+        self, name: str, handle: Callable[[web.Request], Awaitable[web.Response]]
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def endpoint(request: web.Request) -> web.Response:
+            try:
+                response = await handle(request)
+            except _Problem as problem:
+                response = web.json_response({"error": problem.message}, status=problem.status)
+            except inbound.InboundError as exc:
+                response = web.json_response({"error": str(exc)}, status=400)
+            self.metrics.receiver_requests.labels(name, str(response.status)).inc()
+            return response
+
+        return endpoint
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        fields = await self._fields(request)
+        media = request.content_type.lower()
+        event = inbound.outgoing_webhook(fields, form=media != inbound.JSON)
+        self._check("webhook", event.token)
+        await self.dispatcher.dispatch(inbound.as_posted(event))
+        try:
+            reply = await self._dispatch(event)
+        except _HandlerFailed:
+            reply = None
+        if isinstance(reply, str):
+            reply = WebhookResponse(text=reply)
+        if isinstance(reply, WebhookResponse):
+            return web.json_response(reply.to_json())
+        return web.Response(status=200)
+
+    async def _command(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            fields = inbound.read_query(request.query_string)
+        else:
+            fields = await self._fields(request)
+        header = request.headers.get("Authorization", "")
+        if not fields.get("token") and header[:6].lower() == "token ":
+            fields["token"] = header[6:].strip()
+        event = inbound.slash_command(fields)
+        self._check("command", event.token)
+        try:
+            reply = await self._dispatch(event)
+        except _HandlerFailed:
+            reply = CommandResponse(text="The bridge could not run this command; see its log.")
+        if reply is None and not self.dispatcher.handlers_for(event):
+            reply = CommandResponse(text=f"{event.command} is not handled by this bridge.")
+        if isinstance(reply, str):
+            reply = CommandResponse(text=reply)
+        if not isinstance(reply, CommandResponse):
+            reply = CommandResponse()
+        return web.json_response(reply.to_json())
+
+    async def _action(self, request: web.Request) -> web.Response:
+        event = inbound.action(await self._json(request))
+        secret = event.context.get(ACTION_SECRET_KEY, "")
+        self._check("action", secret if isinstance(secret, str) else "")
+        try:
+            reply = await self._dispatch(event)
+        except _HandlerFailed:
+            reply = ActionResponse(ephemeral_text="The bridge could not handle this action.")
+        if isinstance(reply, str):
+            reply = ActionResponse(ephemeral_text=reply)
+        if not isinstance(reply, ActionResponse):
+            reply = ActionResponse()
+        return web.json_response(reply.to_json())
+
+    async def _dialog(self, request: web.Request) -> web.Response:
+        event = inbound.dialog_submission(await self._json(request))
+        self._check("action", event.state.split(":", 1)[0])
+        try:
+            reply = await self._dispatch(event)
+        except _HandlerFailed:
+            reply = DialogResponse(error="The bridge could not handle this dialog.")
+        if not isinstance(reply, DialogResponse):
+            reply = DialogResponse()
+        return web.json_response(reply.to_json())
+
+    async def _health(self, request: web.Request) -> web.Response:
+        results: dict[str, bool] = {}
+        for name, check in self.health_checks.items():
+            try:
+                results[name] = bool(await asyncio.wait_for(check(), 5))
+            except Exception:  # a failing check is an unhealthy answer, not a crash
+                results[name] = False
+        healthy = all(results.values())
+        body = {"status": "ok" if healthy else "unavailable", "checks": results}
+        return web.json_response(body, status=200 if healthy else 503)
+
+    async def _live(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), content_type="text/plain", charset="utf-8")
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self.max_body_size:
+            raise _Problem(413, f"the body is over {self.max_body_size} bytes")
+        body = await request.content.read(self.max_body_size + 1)
+        if len(body) > self.max_body_size:
+            raise _Problem(413, f"the body is over {self.max_body_size} bytes")
+        return body
+
+    async def _fields(self, request: web.Request) -> dict[str, Any]:
+        return inbound.read_fields(await self._body(request), request.content_type)
+
+    async def _json(self, request: web.Request) -> dict[str, Any]:
+        return inbound.read_fields(await self._body(request), inbound.JSON)
+
+    def _check(self, kind: str, token: str) -> None:
+        if not self.tokens.accepts(kind, token):
+            self.log.warning("refused a %s request with an unknown token", kind)
+            raise _Problem(401, "unknown token")
+
+    async def _dispatch(self, event: Event) -> Any:
+        try:
+            return await self.dispatcher.dispatch_and_wait(event)
+        except Exception as exc:  # the dispatcher has logged and counted it
+            raise _HandlerFailed from exc
+
+
+class _HandlerFailed(Exception):
+    """A handler raised; the receiver answers with a generic message."""

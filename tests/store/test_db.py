@@ -1,0 +1,160 @@
+"""The database layer on SQLite and PostgreSQL: queries, rows, transactions, URLs and secrets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mmbridge.appservice.db import (
+    Connection,
+    Database,
+    DatabaseConnectError,
+    DatabaseError,
+    Scheme,
+    UpgradeTable,
+    redact_url,
+)
+
+from .store_helpers import OWNER, Cleanup
+
+
+async def started(cleanup: Cleanup, url: str, *tables: UpgradeTable, owner: str = OWNER) -> Database:
+    db = cleanup(Database.create(url, upgrade_table=list(tables), owner=owner))
+    await db.start()
+    return db
+
+
+async def test_queries_and_rows(db_url: str, cleanup: Cleanup) -> None:
+    db = await started(cleanup, db_url)
+    assert db.scheme == ("sqlite" if db_url.startswith("sqlite") else "postgres")
+    assert await db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, n BIGINT)") == 0
+    assert await db.execute("INSERT INTO item (id, name, n) VALUES ($1, $2, $3)", 1, "one", 10) == 1
+    await db.executemany(
+        "INSERT INTO item (id, name, n) VALUES ($1, $2, $3)", [(2, "two", 20), (3, "three", None)]
+    )
+    assert await db.execute("UPDATE item SET n = n + $1 WHERE n IS NOT NULL", 1) == 2
+
+    rows = await db.fetch("SELECT id, name, n FROM item ORDER BY id")
+    assert [dict(row) for row in rows] == [
+        {"id": 1, "name": "one", "n": 11},
+        {"id": 2, "name": "two", "n": 21},
+        {"id": 3, "name": "three", "n": None},
+    ]
+    row = rows[0]
+    assert row["name"] == "one"
+    assert row.at(0) == 1
+    assert list(row) == ["id", "name", "n"]
+    assert "name" in row
+    assert row.get("missing") is None
+    assert "one" not in repr(row)  # values (tokens, say) stay out of reprs
+
+    assert await db.fetchrow("SELECT name FROM item WHERE id = $1", 99) is None
+    assert await db.fetchval("SELECT name FROM item WHERE id = $1", 99) is None
+    assert await db.fetchval("SELECT id, name FROM item WHERE id = $1", 2, column=1) == "two"
+    assert await db.fetch("SELECT id FROM item WHERE id > $1", 99) == []
+
+
+async def test_transactions_commit_roll_back_and_nest(db_url: str, cleanup: Cleanup) -> None:
+    db = await started(cleanup, db_url)
+    await db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
+
+    async def insert_then_fail(conn: Connection, item: int) -> None:
+        async with conn.transaction() as inner:  # a savepoint when conn is in a transaction
+            await inner.execute("INSERT INTO item (id) VALUES ($1)", item)
+            raise RuntimeError("undo")
+
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO item (id) VALUES ($1)", 1)
+        with pytest.raises(RuntimeError):
+            await insert_then_fail(conn, 2)
+        await conn.execute("INSERT INTO item (id) VALUES ($1)", 3)
+    async with db.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            await insert_then_fail(conn, 4)
+    assert [row["id"] for row in await db.fetch("SELECT id FROM item ORDER BY id")] == [1, 3]
+
+
+async def test_concurrent_transactions_do_not_interleave(db_url: str, cleanup: Cleanup) -> None:
+    db = await started(cleanup, db_url)
+    await db.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+    await db.execute("INSERT INTO counter (id, n) VALUES (1, 0)")
+
+    async def increment() -> None:
+        async with db.transaction() as conn:
+            if conn.scheme == Scheme.POSTGRES:
+                n = await conn.fetchval("SELECT n FROM counter WHERE id = 1 FOR UPDATE")
+            else:
+                n = await conn.fetchval("SELECT n FROM counter WHERE id = 1")
+            await asyncio.sleep(0)
+            await conn.execute("UPDATE counter SET n = $1 WHERE id = 1", n + 1)
+
+    await asyncio.gather(*(increment() for _ in range(20)))
+    assert await db.fetchval("SELECT n FROM counter WHERE id = 1") == 20
+
+
+async def test_sqlite_refuses_the_database_inside_its_own_transaction(
+    tmp_path: object, cleanup: Cleanup
+) -> None:
+    db = await started(cleanup, "sqlite:///:memory:")
+    async with db.transaction() as conn:
+        await conn.execute("SELECT 1")
+        async with asyncio.timeout(2):  # (same task: asyncio.wait_for would run it in another)
+            with pytest.raises(DatabaseError, match="use that block's connection"):
+                await db.execute("SELECT 1")  # would deadlock otherwise
+
+
+async def test_not_started_and_stop_twice(db_url: str) -> None:
+    db = Database.create(db_url, upgrade_table=[], owner=OWNER)
+    assert not db.is_running
+    with pytest.raises(DatabaseError, match="not connected"):
+        await db.fetchval("SELECT 1")
+    await db.stop()
+    await db.start()
+    assert db.is_running
+    await db.stop()
+    await db.stop()
+    assert not db.is_running
+
+
+def test_bad_urls() -> None:
+    for url in ("mysql://u:hunter2@h/db", "sqlite://", "nonsense"):
+        with pytest.raises(DatabaseError) as caught:
+            Database.create(url, upgrade_table=[], owner=OWNER)
+        assert "hunter2" not in str(caught.value)
+    with pytest.raises(ValueError, match="owner"):
+        Database.create("sqlite:///:memory:", upgrade_table=[], owner="")
+
+
+def test_redaction() -> None:
+    assert (
+        redact_url("postgres://bridge:hunter2@db:5432/mm?schema=x")
+        == "postgres://bridge:***@db:5432/mm?schema=x"
+    )
+    assert "s3cret" not in redact_url("postgresql://db/mm?user=u&password=s3cret")
+    assert redact_url("sqlite:///a.db") == "sqlite:///a.db"
+    db = Database.create("postgres://bridge:hunter2@db/mm", upgrade_table=[], owner=OWNER)
+    assert "hunter2" not in repr(db)
+    assert "hunter2" not in db.url
+
+
+async def test_connect_errors_never_show_the_password() -> None:
+    # Port 1 on localhost refuses at once.
+    db = Database.create("postgres://bridge:hunter2-secret@127.0.0.1:1/mm", upgrade_table=[], owner=OWNER)
+    with pytest.raises(DatabaseConnectError) as caught:
+        await db.start()
+    assert "could not connect to postgres://bridge:***@127.0.0.1:1/mm" in str(caught.value)
+    assert "hunter2-secret" not in str(caught.value)
+    assert "hunter2-secret" not in repr(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+async def test_missing_schema_is_a_clear_error(db_url: str) -> None:
+    if not db_url.startswith("postgres"):
+        pytest.skip("schemas are PostgreSQL's")
+    url = db_url.split("?")[0] + "?schema=mmbridge_no_such_schema"
+    db = Database.create(url, upgrade_table=[], owner=OWNER)
+    with pytest.raises(DatabaseConnectError, match="schema 'mmbridge_no_such_schema' does not exist"):
+        await db.start()
+    assert not db.is_running
