@@ -26,7 +26,7 @@ pytest: $(STAMP)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) examples/client_demo.py
+	$(PY) -m examples.mirror.demo
 
 emulator: $(STAMP)
 	$(PY) -m mmbridge.testing.emulator --port 8065

@@ -1,0 +1,1 @@
+"""A bridge that mirrors two channels of one Mattermost server, built on mmbridge."""
