@@ -59,7 +59,7 @@ async def test_order_holds_per_channel_with_a_randomly_slow_handler(
 
     await asyncio.gather(*(channel_sequence(c.id) for c in channels))
     async with asyncio.timeout(60):
-        while sum(len(v) for v in received.values()) < len(order):
+        while sum(len(v) for v in received.values()) < CHANNELS * POSTS_PER_CHANNEL:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     await stream.close()
     await reader
