@@ -17,6 +17,7 @@ from yarl import URL
 from mmbridge.api import ReconnectPolicy, WebSocketStream
 from mmbridge.appservice import (
     AppServiceAPI,
+    BridgeMetrics,
     CommandSpec,
     Dispatcher,
     EchoFilter,
@@ -76,14 +77,26 @@ class MirrorBridge:
         )
         self.store = SQLStateStore(self.db)
         self.messages = MessageMap(self.db)
+        self.metrics = BridgeMetrics()
         self.appservice = AppServiceAPI(
-            url, bot_token, store=self.store, namespace=NAMESPACE, team_id=team_id, bridge_id="mirror"
+            url,
+            bot_token,
+            store=self.store,
+            namespace=NAMESPACE,
+            team_id=team_id,
+            bridge_id="mirror",
+            observer=self.metrics.observe_request,
         )
         self.tokens = IntegrationTokens()
         self.echoes = EchoFilter(bridge_id="mirror", bot_user_id="", namespace=NAMESPACE, store=self.store)
-        self.dispatcher = Dispatcher(drop=self.echoes)
-        self.receiver = Receiver(self.dispatcher, self.tokens, health_checks={"store": self.store.is_healthy})
+        self.dispatcher = Dispatcher(drop=self.echoes, on_handled=self.metrics.observe_handled)
         self.stream = WebSocketStream(self.appservice.bot.http, reconnect=ReconnectPolicy(initial_delay=0.05))
+        self.receiver = Receiver(
+            self.dispatcher,
+            self.tokens,
+            metrics=self.metrics,
+            health_checks={"store": self.store.is_healthy, "websocket": self._websocket_connected},
+        )
         self._receiver_address = (receiver_host, receiver_port)
         self._usernames: dict[str, str] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -124,6 +137,11 @@ class MirrorBridge:
         await self.appservice.close()
         await self.store.stop()
         await self.db.stop()
+
+    async def _websocket_connected(self) -> bool:
+        connected = self.stream.connected
+        self.metrics.websocket_connected.set(1 if connected else 0)
+        return connected
 
     async def _read(self) -> None:
         async for event in self.stream.events():

@@ -14,10 +14,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
+from yarl import URL
+
 from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Post
-from mmbridge.types import ChannelID, TeamID, UserID
+from mmbridge.types import ChannelID, PostID, TeamID, UserID
 
 from .bridge import MirrorBridge
 
@@ -51,6 +54,9 @@ class Demo:
             raise DemoFailed(f"{what}: did not happen within {WAIT:.0f} s") from None
         self.out(f"  ok  {what}")
 
+    def has_copy(self, channel_id: str, message: str) -> bool:
+        return bool(self.copies_of(channel_id, message))
+
     def copies_of(self, channel_id: str, message: str) -> list[Post]:
         return [p for p in self.posts(channel_id) if p.message == message and not p.delete_at]
 
@@ -74,6 +80,11 @@ class Demo:
             suffix = f"  ({'; '.join(marks)})" if marks else ""
             text = "[deleted]" if post.delete_at else post.message
             self.out(f"{indent}{author}: {text}{suffix}")
+
+
+async def _get(url: URL) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
 
 
 async def run(out: Callable[[str], None] = print, database_dir: Path | None = None) -> None:
@@ -117,14 +128,14 @@ async def run(out: Callable[[str], None] = print, database_dir: Path | None = No
 
                 hello = await alice.posts.create(a, "Hello from **A**!")
                 await demo.until(
-                    "alice's post appears in B as mirror_alice", lambda: demo.copies_of(b, hello.message)
+                    "alice's post appears in B as mirror_alice", lambda: demo.has_copy(b, hello.message)
                 )
                 copy_in_b = demo.copies_of(b, hello.message)[0]
                 demo.names[copy_in_b.user_id] = "mirror_alice"
 
                 hi = await bob.posts.create(b, "Hi from B :wave:")
                 await demo.until(
-                    "bob's post appears in A as mirror_bob", lambda: demo.copies_of(a, hi.message)
+                    "bob's post appears in A as mirror_bob", lambda: demo.has_copy(a, hi.message)
                 )
                 demo.names[demo.copies_of(a, hi.message)[0].user_id] = "mirror_bob"
 
@@ -140,7 +151,7 @@ async def run(out: Callable[[str], None] = print, database_dir: Path | None = No
                     lambda: emulator.state.posts[copy_in_b.id].message == "Hello from **A** (edited)",
                 )
 
-                await bob.reactions.add(UserID(bob_id), copy_in_b.id, "thumbsup")
+                await bob.reactions.add(UserID(bob_id), PostID(copy_in_b.id), "thumbsup")
                 await demo.until(
                     "bob's reaction on the copy shows on alice's original",
                     lambda: any(
@@ -158,7 +169,7 @@ async def run(out: Callable[[str], None] = print, database_dir: Path | None = No
                 )
 
                 oops = await alice.posts.create(a, "a message sent by mistake")
-                await demo.until("it is mirrored", lambda: demo.copies_of(b, oops.message))
+                await demo.until("it is mirrored", lambda: demo.has_copy(b, oops.message))
                 await alice.posts.delete(oops.id)
                 await demo.until(
                     "alice's delete removes the copy", lambda: not demo.copies_of(b, oops.message)
@@ -166,6 +177,12 @@ async def run(out: Callable[[str], None] = print, database_dir: Path | None = No
 
                 answer = await emulator.type_message(seed.token, a, "/mirror status")
                 out(f"  ok  /mirror status answers: {answer.get('text', answer)}")
+
+                assert bridge.receiver.url is not None
+                status, body = await _get(bridge.receiver.url / "health")
+                if status != 200:
+                    raise DemoFailed(f"the bridge reports itself unhealthy: {body}")
+                out(f"  ok  /health: {body}")
 
                 await asyncio.sleep(0.5)  # let any echo that would loop show itself
                 originals = [p for p in demo.posts(a) + demo.posts(b) if p.user_id in (alice_id, bob_id)]
