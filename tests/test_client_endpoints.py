@@ -37,6 +37,11 @@ async def test_users(emulator: Emulator, admin: ClientAPI) -> None:
     assert (await admin.users.get(created.id)).last_picture_update > 0
     assert await admin.users.get_profile_image(created.id) == PNG
 
+    assert (await admin.users.get_status(created.id)).status == "offline"
+    status = await admin.users.update_status(created.id, "away")
+    assert (status.status, status.manual) == ("away", True)
+    assert (await admin.users.get_status(created.id)).status == "away"
+
     await admin.users.update_active(created.id, False)
     assert not (await admin.users.get(created.id)).is_active
     await admin.users.update_active(created.id, True)
@@ -189,3 +194,34 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000005000157ae7a3e0000000049454e44ae426082"
 )
+
+
+async def test_outgoing_webhooks(emulator: Emulator, admin: ClientAPI) -> None:
+    seed = emulator.seed
+    hook = await admin.webhooks.create_outgoing(
+        seed.team_id, "bridge", ["http://127.0.0.1:9/hook"], channel_id=seed.channel_id
+    )
+    assert hook.token
+    assert hook.callback_urls == ["http://127.0.0.1:9/hook"]
+    assert (await admin.webhooks.get_outgoing(hook.id)).id == hook.id
+    assert [h.id for h in await admin.webhooks.list_outgoing(channel_id=seed.channel_id)] == [hook.id]
+    moved = await admin.webhooks.update_outgoing(hook, callback_urls=["http://127.0.0.1:9/moved"])
+    assert moved.callback_urls == ["http://127.0.0.1:9/moved"]
+    renewed = await admin.webhooks.regen_outgoing_token(hook.id)
+    assert renewed.token != hook.token
+    await admin.webhooks.delete_outgoing(hook.id)
+    assert await admin.webhooks.list_outgoing(channel_id=seed.channel_id) == []
+
+
+async def test_slash_commands(emulator: Emulator, admin: ClientAPI) -> None:
+    seed = emulator.seed
+    command = await admin.commands.create(seed.team_id, "bridge", "http://127.0.0.1:9/cmd", description="d")
+    assert command.token
+    assert (await admin.commands.get(command.id)).trigger == "bridge"
+    assert [c.id for c in await admin.commands.list(seed.team_id)] == [command.id]
+    updated = await admin.commands.update(command, description="new")
+    assert updated.description == "new"
+    new_token = await admin.commands.regen_token(command.id)
+    assert new_token != command.token
+    await admin.commands.delete(command.id)
+    assert await admin.commands.list(seed.team_id) == []

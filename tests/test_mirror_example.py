@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
+from examples.mirror.bridge import MirrorBridge
 from examples.mirror.demo import run
+from mmbridge.api import ClientAPI
+from mmbridge.testing.emulator import Emulator
+from mmbridge.types import TeamID, UserID
 
 
 async def test_the_mirror_demo_passes_every_step(tmp_path: Path) -> None:
@@ -14,3 +20,53 @@ async def test_the_mirror_demo_passes_every_step(tmp_path: Path) -> None:
     assert len(checks) == 11
     assert any("no echo loops: 5 posts, 5 copies" in line for line in checks)
     assert (tmp_path / "mirror.db").exists()  # puppets and the message map were kept in SQLite
+
+
+async def test_edits_and_replies_still_find_their_copies_after_a_restart(
+    emulator: Emulator, admin: ClientAPI, alice: ClientAPI, tmp_path: Path
+) -> None:
+    seed = emulator.seed
+    team = TeamID(seed.team_id)
+    a = await admin.channels.create(team, "restart-a", "Restart A")
+    b = await admin.channels.create(team, "restart-b", "Restart B")
+    await admin.channels.add_member(a.id, UserID(seed.user_id))
+    _, bot_token = emulator.create_user("mirrorbot", admin=True, bot=True)
+
+    def bridge() -> MirrorBridge:
+        return MirrorBridge(
+            emulator.url,
+            bot_token,
+            team_id=team,
+            channel_a=a.id,
+            channel_b=b.id,
+            database_url=f"sqlite:///{tmp_path / 'mirror.db'}",
+        )
+
+    def copies(text: str) -> list[str]:
+        return [p.id for p in emulator.state.posts.values() if p.channel_id == b.id and p.message == text]
+
+    async def until(condition: Callable[[], object]) -> None:
+        async with asyncio.timeout(10):
+            while not condition():  # noqa: ASYNC110 - polls the emulator for the bridge's effect
+                await asyncio.sleep(0.02)
+
+    first = bridge()
+    await first.start()
+    root = await alice.posts.create(a.id, "before the restart")
+    await until(lambda: copies("before the restart"))
+    await first.stop()
+
+    second = bridge()
+    await second.start()
+    try:
+        await alice.posts.edit(root.id, "edited after the restart")
+        reply = await alice.posts.create(a.id, "a reply after the restart", root_id=root.id)
+        await until(lambda: copies("edited after the restart") and copies("a reply after the restart"))
+        [copy_id] = copies("edited after the restart")
+        [reply_copy] = copies("a reply after the restart")
+        assert emulator.state.posts[reply_copy].root_id == copy_id
+        assert reply.root_id == root.id
+        puppets = [u for u in emulator.state.users.values() if u.username == "mirror_alice"]
+        assert len(puppets) == 1  # the restarted bridge reused its puppet from the database
+    finally:
+        await second.stop()

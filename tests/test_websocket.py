@@ -28,6 +28,7 @@ from mmbridge.types import (
     PostEditedEvent,
     ReactionAddedEvent,
     ReactionRemovedEvent,
+    StatusChangeEvent,
     StreamReset,
     TeamID,
     TypingEvent,
@@ -111,7 +112,8 @@ async def test_each_action_produces_its_event(emulator: Emulator, admin: ClientA
         await admin.teams.add_member(team.id, UserID(seed.user_id))
         await admin.teams.remove_member(team.id, UserID(seed.user_id))
         await admin.users.patch(UserID(seed.user_id), nickname="ally")
-        await events.wait_for(lambda evs: any(isinstance(e, UserUpdatedEvent) for e in evs))
+        await admin.users.update_status(UserID(seed.admin_user_id), "dnd")
+        await events.wait_for(lambda evs: any(isinstance(e, StatusChangeEvent) for e in evs))
 
         posted = [e for e in events.of(PostedEvent) if e.post.id == post.id]  # type: ignore[attr-defined]
         assert len(posted) == 1
@@ -131,6 +133,8 @@ async def test_each_action_produces_its_event(emulator: Emulator, admin: ClientA
         left = [e for e in events.of(LeaveTeamEvent) if e.team_id == team.id]  # type: ignore[attr-defined]
         assert [e.user_id for e in left] == [seed.user_id]  # type: ignore[attr-defined]
         assert events.of(UserUpdatedEvent)[-1].user.nickname == "ally"  # type: ignore[attr-defined]
+        status = events.of(StatusChangeEvent)[0]
+        assert (status.user_id, status.status) == (seed.admin_user_id, "dnd")  # type: ignore[attr-defined]
         seqs = [e.seq for e in events.events]
         assert seqs == list(range(len(seqs)))  # hello is 0, then one by one, none twice
 

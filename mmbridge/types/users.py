@@ -78,3 +78,13 @@ class UserAccessToken(MattermostObject):
     is_active: bool = True
     expires_at: int = 0
     token: str = attrs.field(default="", repr=False)
+
+
+@attrs.frozen
+class UserStatus(MattermostObject):
+    """A user's presence: ``online``, ``away``, ``dnd`` or ``offline``; ``manual`` if set by hand."""
+
+    user_id: UserID
+    status: str = "offline"
+    manual: bool = False
+    last_activity_at: int = 0

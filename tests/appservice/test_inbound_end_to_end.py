@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from mmbridge.api import ReconnectPolicy, WebSocketStream
+from mmbridge.api import ClientAPI, ReconnectPolicy, WebSocketStream
 from mmbridge.appservice import (
     AppServiceAPI,
     CommandSpec,
@@ -135,7 +135,8 @@ async def test_a_slash_command_answer_shows_as_the_server_shows_it(
     async def command(event: SlashCommandEvent) -> CommandResponse:
         return CommandResponse(text=f"**{event.user_name}** asked: {event.text}", response_type="in_channel")
 
-    answer = await emulator.type_message(emulator.seed.token, emulator.seed.channel_id, "/bridge status")
+    async with ClientAPI.connect(emulator.url, emulator.seed.token) as alice:
+        answer = await alice.commands.execute(emulator.seed.channel_id, "/bridge status")
     assert answer["text"] == "**alice** asked: status"
     posts = [p for p in emulator.state.posts.values() if p.message == "**alice** asked: status"]
     assert len(posts) == 1

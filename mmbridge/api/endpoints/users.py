@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from ...errors import ValidationError
-from ...types import User, UserID, structure, structure_list
+from ...types import User, UserID, UserStatus, structure, structure_list
 from .. import validation as check
 from .base import EndpointGroup
 
@@ -153,6 +153,21 @@ class UsersAPI(EndpointGroup):
         if parent_id:
             body["parent_id"] = check.require_id("parent_id", parent_id)
         await self.http.request("POST", ("users", user_id, "typing"), json_body=body, idempotent=True)
+
+    async def get_status(self, user_id: UserID) -> UserStatus:
+        """A user's presence."""
+        check.require_id("user_id", user_id)
+        return structure(await self.http.request("GET", ("users", user_id, "status")), UserStatus)
+
+    async def update_status(self, user_id: UserID, status: str) -> UserStatus:
+        """Set a presence by hand: ``online``, ``away``, ``dnd`` or ``offline`` (self, or anyone
+        for an admin). Bridges use it to mirror a remote user's presence on its puppet."""
+        check.require_id("user_id", user_id)
+        check.require_choice("status", status, ("online", "away", "dnd", "offline"))
+        data = await self.http.request(
+            "PUT", ("users", user_id, "status"), json_body={"user_id": user_id, "status": status}
+        )
+        return structure(data, UserStatus)
 
     async def get_profile_image(self, user_id: UserID) -> bytes:
         """The user's profile picture as bytes (the server draws a default one if none was set)."""

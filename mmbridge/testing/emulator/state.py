@@ -60,6 +60,7 @@ class State:
         self.channel_members: dict[tuple[str, str], ChannelMember] = {}
         self.posts: dict[str, Post] = {}
         self.reactions: dict[str, list[Reaction]] = {}
+        self.statuses: dict[str, dict[str, Any]] = {}
         self.files: dict[str, FileInfo] = {}
         #: Outgoing webhooks and custom slash commands by id (deleted ones keep ``delete_at``).
         self.outgoing_hooks: dict[str, OutgoingWebhook] = {}
@@ -67,6 +68,21 @@ class State:
         self._post_seq = 0
 
     # ----------------------------------------------------------------- lookups
+    def status_of(self, user_id: str) -> dict[str, Any]:
+        """``model.Status`` of a user (``offline`` until set)."""
+        return self.statuses.get(
+            user_id, {"user_id": user_id, "status": "offline", "manual": False, "last_activity_at": 0}
+        )
+
+    def set_status(self, user_id: str, status: str) -> dict[str, Any]:
+        """Set a status by hand and tell the user (the real server no longer broadcasts statuses)."""
+        record = {"user_id": user_id, "status": status, "manual": True, "last_activity_at": now_ms()}
+        self.statuses[user_id] = record
+        self.events.publish(
+            "status_change", {"status": status, "user_id": user_id}, Broadcast(user_id=user_id)
+        )
+        return record
+
     def user(self, user_id: str) -> User:
         """The user or 404 ``app.user.missing_account.const``."""
         user = self.users.get(user_id)

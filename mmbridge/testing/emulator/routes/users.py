@@ -283,3 +283,33 @@ async def publish_typing(request: web.Request) -> web.Response:
         Broadcast(channel_id=channel_id, omit_users={user_id: True}),
     )
     return status_ok()
+
+
+_STATUSES = ("online", "away", "offline", "dnd")
+
+
+@routes.get("/api/v4/users/{user_id}/status")
+async def get_status(request: web.Request) -> web.Response:
+    """A user's status (``offline`` until someone sets it)."""
+    state = get_context(request).state
+    require_user(request)
+    user_id = path_user_id(request)
+    state.user(user_id)
+    return json_response(state.status_of(user_id))
+
+
+@routes.put("/api/v4/users/{user_id}/status")
+async def update_status(request: web.Request) -> web.Response:
+    """Set a status by hand; ``status_change`` goes to that user only, as on the real server."""
+    state = get_context(request).state
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    require_self_or_admin(caller, user_id)
+    body = await read_object(request, "status")
+    status = get_str(body, "status") or ""
+    if get_str(body, "user_id") != user_id:
+        raise invalid_body("user_id")
+    if status not in _STATUSES:
+        raise invalid_body("status")
+    state.user(user_id)
+    return json_response(state.set_status(user_id, status))
