@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 
 import aiohttp
 from yarl import URL
@@ -23,7 +24,7 @@ from .endpoints import (
 from .http import HTTPAPI, RequestObserver
 from .ratelimit import RateLimiter
 from .retry import RetryPolicy
-from .txn import TransactionIDSource
+from .txn import RandomPrefixTransactionIDs, TransactionIDSource
 from .validation import MAX_POST_RUNES
 from .websocket import WebSocketStream
 
@@ -50,18 +51,71 @@ class ClientAPI:
         max_message_length: int = MAX_POST_RUNES,
     ) -> None:
         self.http = http
-        self.users = UsersAPI(http)
-        self.bots = BotsAPI(http)
-        self.tokens = TokensAPI(http)
-        self.teams = TeamsAPI(http)
-        self.channels = ChannelsAPI(http)
-        self.posts = PostsAPI(http, txn_ids=txn_ids, max_message_length=max_message_length)
-        self.reactions = ReactionsAPI(http)
-        self.files = FilesAPI(http)
-        self.system = SystemAPI(http)
-        self.webhooks = WebhooksAPI(http)
-        self.commands = CommandsAPI(http)
-        self.websocket = WebSocketStream(http)
+        self._txn_ids = txn_ids or RandomPrefixTransactionIDs()
+        self._max_message_length = max_message_length
+
+    # Endpoint groups are made on first use: a bridge holds one client per puppet, and most
+    # puppets only ever post.
+
+    @cached_property
+    def users(self) -> UsersAPI:
+        """``/users``."""
+        return UsersAPI(self.http)
+
+    @cached_property
+    def bots(self) -> BotsAPI:
+        """``/bots``."""
+        return BotsAPI(self.http)
+
+    @cached_property
+    def tokens(self) -> TokensAPI:
+        """``/users/{id}/tokens``."""
+        return TokensAPI(self.http)
+
+    @cached_property
+    def teams(self) -> TeamsAPI:
+        """``/teams``."""
+        return TeamsAPI(self.http)
+
+    @cached_property
+    def channels(self) -> ChannelsAPI:
+        """``/channels``."""
+        return ChannelsAPI(self.http)
+
+    @cached_property
+    def posts(self) -> PostsAPI:
+        """``/posts``."""
+        return PostsAPI(self.http, txn_ids=self._txn_ids, max_message_length=self._max_message_length)
+
+    @cached_property
+    def reactions(self) -> ReactionsAPI:
+        """``/reactions``."""
+        return ReactionsAPI(self.http)
+
+    @cached_property
+    def files(self) -> FilesAPI:
+        """``/files``."""
+        return FilesAPI(self.http)
+
+    @cached_property
+    def system(self) -> SystemAPI:
+        """``/system``."""
+        return SystemAPI(self.http)
+
+    @cached_property
+    def webhooks(self) -> WebhooksAPI:
+        """``/hooks/outgoing``."""
+        return WebhooksAPI(self.http)
+
+    @cached_property
+    def commands(self) -> CommandsAPI:
+        """``/commands``."""
+        return CommandsAPI(self.http)
+
+    @cached_property
+    def websocket(self) -> WebSocketStream:
+        """The WebSocket event stream of this client's user."""
+        return WebSocketStream(self.http)
 
     @classmethod
     def connect(
@@ -96,14 +150,12 @@ class ClientAPI:
     @property
     def txn_ids(self) -> TransactionIDSource:
         """Where this client's ``pending_post_id`` values come from."""
-        return self.posts.txn_ids
+        return self._txn_ids
 
     def as_user(self, token: str) -> ClientAPI:
         """A client for another user's token, sharing this one's pool, limiter and transaction ids."""
         return ClientAPI(
-            self.http.with_token(token),
-            txn_ids=self.posts.txn_ids,
-            max_message_length=self.posts.max_message_length,
+            self.http.with_token(token), txn_ids=self._txn_ids, max_message_length=self._max_message_length
         )
 
     async def close(self) -> None:

@@ -69,16 +69,25 @@ class HTTPResponse:
 
 
 class _Shared:
-    """What every HTTPAPI made from one root shares: session, limiter, server back-off, observer."""
+    """What every HTTPAPI made from one root shares: the server's URLs, session, retry policy,
+    limiter, server back-off, observer and logger. Kept apart so a sibling per puppet token costs
+    little more than its token."""
 
     def __init__(
         self,
+        base_url: URL,
         session: aiohttp.ClientSession | None,
+        retry: RetryPolicy,
         limiter: RateLimiter | None,
         timeout: aiohttp.ClientTimeout,
         user_agent: str,
         observer: RequestObserver | None,
+        log: logging.Logger,
     ) -> None:
+        self.base_url = base_url
+        self.api_url = base_url / "api" / "v4"
+        self.retry = retry
+        self.log = log
         self.session = session
         self.owns_session = session is None
         self.limiter = limiter
@@ -115,6 +124,8 @@ class HTTPAPI:
         observer: a callback after each exchange, for metrics.
     """
 
+    __slots__ = ("_authorization", "_shared")
+
     def __init__(
         self,
         base_url: str | URL,
@@ -127,33 +138,50 @@ class HTTPAPI:
         user_agent: str = DEFAULT_USER_AGENT,
         observer: RequestObserver | None = None,
         log: logging.Logger | None = None,
-        _shared: _Shared | None = None,
     ) -> None:
         url = URL(base_url)
         if not url.is_absolute() or url.scheme not in ("http", "https"):
             raise ValueError("base_url must be an absolute http:// or https:// URL")
-        self.base_url = url.with_path(url.path.rstrip("/"), encoded=True).with_query(None)
-        self.api_url = self.base_url / "api" / "v4"
-        self._token = token
-        self._auth: Mapping[str, str] = {"Authorization": f"Bearer {token}"} if token else {}
-        self.retry = retry or RetryPolicy()
-        self.log = log or logging.getLogger("mmbridge.api")
-        self._shared = _shared or _Shared(
+        self._authorization = f"Bearer {token}" if token else None
+        self._shared = _Shared(
+            url.with_path(url.path.rstrip("/"), encoded=True).with_query(None),
             session,
+            retry or RetryPolicy(),
             rate_limiter,
             aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 10.0)),
             user_agent,
             observer,
+            log or logging.getLogger("mmbridge.api"),
         )
 
     def __repr__(self) -> str:
-        token = "<set>" if self._token else "<none>"
+        token = "<set>" if self._authorization else "<none>"
         return f"{type(self).__name__}(base_url={str(self.base_url)!r}, token={token})"
+
+    @property
+    def base_url(self) -> URL:
+        """The server's address."""
+        return self._shared.base_url
+
+    @property
+    def api_url(self) -> URL:
+        """``<base_url>/api/v4``."""
+        return self._shared.api_url
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy (shared with siblings)."""
+        return self._shared.retry
+
+    @property
+    def log(self) -> logging.Logger:
+        """The logger (shared with siblings)."""
+        return self._shared.log
 
     @property
     def has_token(self) -> bool:
         """Whether requests carry a token."""
-        return self._token is not None
+        return self._authorization is not None
 
     @property
     def rate_limiter(self) -> RateLimiter | None:
@@ -166,8 +194,15 @@ class HTTPAPI:
         return self._shared.server_version
 
     def with_token(self, token: str | None) -> HTTPAPI:
-        """An API for another token that shares this one's session, limiter and retry policy."""
-        return HTTPAPI(self.base_url, token, retry=self.retry, log=self.log, _shared=self._shared)
+        """An API for another token that shares everything else with this one (cheaply: one
+        object and the header value)."""
+        sibling = HTTPAPI.__new__(HTTPAPI)
+        sibling._authorization = f"Bearer {token}" if token else None
+        sibling._shared = self._shared
+        return sibling
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": self._authorization} if self._authorization else {}
 
     async def close(self) -> None:
         """Close the session if this family of APIs created it."""
@@ -193,7 +228,7 @@ class HTTPAPI:
             url = url.with_query(params)
         try:
             return await self._shared.get_session().ws_connect(
-                url, headers=self._auth, heartbeat=heartbeat, autoping=True, max_msg_size=0
+                url, headers=self._auth_headers(), heartbeat=heartbeat, autoping=True, max_msg_size=0
             )
         except aiohttp.WSServerHandshakeError as exc:
             raise error_from_response(exc.status, b"", method="GET", path=url.path) from None
@@ -253,11 +288,11 @@ class HTTPAPI:
         url = self.url(path)
         if params:
             url = url.with_query({key: str(value) for key, value in params.items()})
-        headers: Mapping[str, str] = self._auth
+        headers = self._auth_headers()
         make_body: PayloadFactory | None = payload
         if json_body is not None:
             encoded = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers = {**self._auth, **_JSON_HEADERS}
+            headers.update(_JSON_HEADERS)
 
             def make_body() -> Payload:
                 return encoded

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from typing import Any
 
 from ..types import (
     Event,
@@ -27,7 +29,7 @@ class EchoFilter:
     carries this bridge's stamp (``props.from_mmbridge``; intents stamp every post, which is how
     a double-puppeted real user's bridged posts are recognised). Puppets are recognised by
     username where the event names one (namespace match, no lookup) and otherwise by user id in
-    the state store, with positive answers cached (bounded).
+    the state store, with answers cached (bounded; "not a puppet" for ``negative_ttl`` seconds).
     """
 
     def __init__(
@@ -38,28 +40,34 @@ class EchoFilter:
         namespace: PuppetNamespace,
         store: StateStore,
         cache_size: int = 50_000,
+        negative_ttl: float = 300.0,
     ) -> None:
         self.bridge_id = bridge_id
         self.bot_user_id = bot_user_id
         self.namespace = namespace
         self.store = store
         self._puppet_ids: OrderedDict[str, bool] = OrderedDict()
+        self._not_puppets: OrderedDict[str, float] = OrderedDict()
         self._cache_size = cache_size
+        self._negative_ttl = negative_ttl
 
     async def __call__(self, event: Event) -> bool:
         if isinstance(event, PostedEvent):
-            if self._stamped(event.post):
+            if self._stamped(event.post) or (self.bot_user_id and event.post.user_id == self.bot_user_id):
                 return True
-            if event.sender_name and self.namespace.is_puppet(event.sender_name.removeprefix("@")):
-                return True
+            if event.sender_name:
+                # Every puppet's username is in the namespace: the name decides, no lookup needed.
+                return self.namespace.is_puppet(event.sender_name.removeprefix("@"))
             return await self.is_bridge_user(event.post.user_id)
         if isinstance(event, PostEditedEvent | PostDeletedEvent):
             return self._stamped(event.post) or await self.is_bridge_user(event.post.user_id)
         if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
             return await self.is_bridge_user(event.reaction.user_id)
         if isinstance(event, OutgoingWebhookEvent):
-            if self.namespace.is_puppet(event.user_name):
+            if self.bot_user_id and event.user_id == self.bot_user_id:
                 return True
+            if event.user_name:
+                return self.namespace.is_puppet(event.user_name)
             return await self.is_bridge_user(event.user_id)
         if isinstance(event, TypingEvent):
             return await self.is_bridge_user(event.user_id)
@@ -77,10 +85,21 @@ class EchoFilter:
         if user_id in self._puppet_ids:
             self._puppet_ids.move_to_end(user_id)
             return True
-        # Only "yes" is cached: a user looked up now may become a puppet later, never the reverse.
-        if await self.store.get_puppet(user_id) is None:
+        checked_at = self._not_puppets.get(user_id)
+        now = time.monotonic()
+        if checked_at is not None and now - checked_at < self._negative_ttl:
             return False
-        self._puppet_ids[user_id] = True
-        if len(self._puppet_ids) > self._cache_size:
-            self._puppet_ids.popitem(last=False)
+        if await self.store.get_puppet(user_id) is None:
+            # A puppet is a new account, so a person's id does not turn into a puppet's; the TTL
+            # covers the rare adoption of an old puppet account after the store was lost.
+            self._remember(self._not_puppets, user_id, now)
+            return False
+        self._not_puppets.pop(user_id, None)
+        self._remember(self._puppet_ids, user_id, True)
         return True
+
+    def _remember(self, cache: OrderedDict[str, Any], key: str, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        if len(cache) > self._cache_size:
+            cache.popitem(last=False)

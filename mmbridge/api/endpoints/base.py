@@ -8,6 +8,8 @@ from ..http import HTTPAPI
 class EndpointGroup:
     """A set of related REST endpoints, e.g. everything under ``/users``."""
 
+    __slots__ = ("http",)
+
     def __init__(self, http: HTTPAPI) -> None:
         self.http = http
 

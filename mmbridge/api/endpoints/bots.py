@@ -13,6 +13,8 @@ from .base import EndpointGroup
 class BotsAPI(EndpointGroup):
     """Bot accounts: create, read, list and change them."""
 
+    __slots__ = ()
+
     async def create(self, username: str, display_name: str = "", description: str = "") -> Bot:
         """Create a bot owned by the caller (needs ``EnableBotAccountCreation`` on the server)."""
         body = {

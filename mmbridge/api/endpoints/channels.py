@@ -23,6 +23,8 @@ from .base import EndpointGroup
 class ChannelsAPI(EndpointGroup):
     """Channels: read, create, change, delete, search, and manage membership."""
 
+    __slots__ = ()
+
     async def get(self, channel_id: ChannelID) -> Channel:
         """One channel by id."""
         check.require_id("channel_id", channel_id)

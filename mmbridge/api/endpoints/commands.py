@@ -17,6 +17,8 @@ _TRIGGER = re.compile(r"[^\s/][^\s]{0,127}")
 class CommandsAPI(EndpointGroup):
     """Slash commands: create, list, update, delete, renew tokens, and execute."""
 
+    __slots__ = ()
+
     async def create(
         self,
         team_id: str,

@@ -13,6 +13,8 @@ from .base import EndpointGroup
 class FilesAPI(EndpointGroup):
     """Files: upload to a channel (then attach by id to a post), read metadata, download."""
 
+    __slots__ = ()
+
     async def upload(
         self,
         channel_id: ChannelID,

@@ -16,6 +16,8 @@ from .base import EndpointGroup
 class PostsAPI(EndpointGroup):
     """Posts. :meth:`create` is safe to retry: the server deduplicates on ``pending_post_id``."""
 
+    __slots__ = ("max_message_length", "txn_ids")
+
     def __init__(
         self,
         http: HTTPAPI,

@@ -10,6 +10,8 @@ from .base import EndpointGroup
 class ReactionsAPI(EndpointGroup):
     """Reactions: add, remove and list them. Only the token's own user may react."""
 
+    __slots__ = ()
+
     async def add(self, user_id: UserID, post_id: PostID, emoji_name: str) -> Reaction:
         """React to a post as ``user_id`` (who must be the token's user). Adding twice is harmless."""
         body = {

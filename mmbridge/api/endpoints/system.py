@@ -12,6 +12,8 @@ from .base import EndpointGroup
 class SystemAPI(EndpointGroup):
     """Server status: ping and version."""
 
+    __slots__ = ()
+
     async def ping(self) -> dict[str, Any]:
         """``GET /system/ping``: ``{"status": "OK", ...}`` when the server is healthy."""
         data = await self.http.request("GET", ("system", "ping"))

@@ -10,6 +10,8 @@ from .base import EndpointGroup
 class TeamsAPI(EndpointGroup):
     """Teams: read, create, and manage membership."""
 
+    __slots__ = ()
+
     async def get(self, team_id: TeamID) -> Team:
         """One team by id."""
         check.require_id("team_id", team_id)

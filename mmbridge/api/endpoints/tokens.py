@@ -10,6 +10,8 @@ from .base import EndpointGroup
 class TokensAPI(EndpointGroup):
     """Personal access tokens: create one for a user, list and revoke them."""
 
+    __slots__ = ()
+
     async def create(self, user_id: UserID, description: str) -> UserAccessToken:
         """Create a token for ``user_id``. Its secret (``.token``) is only in this answer."""
         check.require_id("user_id", user_id)

@@ -33,6 +33,8 @@ _MAX_IMAGE_BYTES = 50 * 1024 * 1024
 class UsersAPI(EndpointGroup):
     """Users: ``GET /users/me``, ``/users/{id}``, ``/users/username/{name}``, search, create, patch."""
 
+    __slots__ = ()
+
     async def me(self) -> User:
         """The user this API's token belongs to."""
         return structure(await self.http.request("GET", ("users", "me")), User)

@@ -16,6 +16,8 @@ CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 class WebhooksAPI(EndpointGroup):
     """Outgoing webhooks: create, read, list, update, delete and renew their tokens."""
 
+    __slots__ = ()
+
     async def create_outgoing(
         self,
         team_id: str,
