@@ -33,6 +33,9 @@ emulator: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/client_bench.py
+	$(PY) bench/ws_bench.py
+	$(PY) bench/intent_bench.py
+	$(PY) bench/dispatch_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
