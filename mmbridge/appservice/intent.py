@@ -47,7 +47,7 @@ class IntentAPI:
     :meth:`~AppServiceAPI.bot_intent` or :meth:`~AppServiceAPI.real_user`.
     """
 
-    __slots__ = ("_appservice", "_client", "_kind", "_user_id", "_username")
+    __slots__ = ("_appservice", "_client", "_joined", "_kind", "_user_id", "_username")
 
     def __init__(self, appservice: AppServiceAPI, kind: IntentKind, user_id: UserID, username: str) -> None:
         self._appservice = appservice
@@ -55,6 +55,9 @@ class IntentAPI:
         self._user_id = user_id
         self._username = username
         self._client: ClientAPI | None = None
+        # Channels this intent has seen confirmed (store or server): spares the store a query on
+        # every send. Cleared where the server shows it stale, and gone with the intent.
+        self._joined: set[str] | None = None
 
     def __repr__(self) -> str:
         who = f"@{self._username}" if self._username else self._user_id
@@ -114,12 +117,16 @@ class IntentAPI:
         ``team_id`` defaults to the appservice's team; if the channel is in another team, that is
         found out and handled.
         """
+        if self._joined is not None and channel_id in self._joined:
+            return
         await self.ensure_registered()
         store = self._appservice.store
-        if await store.is_channel_member(channel_id, self._user_id):
-            return
-        key = (self._user_id, str(channel_id))
-        await self._appservice.joins.run(key, lambda: self._join(ChannelID(channel_id), team_id))
+        if not await store.is_channel_member(channel_id, self._user_id):
+            key = (self._user_id, str(channel_id))
+            await self._appservice.joins.run(key, lambda: self._join(ChannelID(channel_id), team_id))
+        if self._joined is None:
+            self._joined = set()
+        self._joined.add(str(channel_id))
 
     async def _join(self, channel_id: ChannelID, team_id: str) -> None:
         appservice = self._appservice
@@ -320,6 +327,7 @@ class IntentAPI:
             await self._authorized(
                 lambda: self._current_client().channels.remove_member(channel, self._user_id)
             )
+        self._forget_joined(channel)
         await self._appservice.store.set_channel_member(channel, self._user_id, False)
 
     # ---- helpers --------------------------------------------------------------------------
@@ -341,6 +349,7 @@ class IntentAPI:
             return await self._authorized(lambda: action(self._current_client()))
         except stale:
             self._appservice.log.info("%r: membership of %s was stale; joining again", self, channel_id)
+            self._forget_joined(channel_id)
             await self._appservice.store.set_channel_member(channel_id, self._user_id, False)
             await self.ensure_joined(channel_id)
             return await self._authorized(lambda: action(self._current_client()))
@@ -358,6 +367,10 @@ class IntentAPI:
             renewed = await self._appservice.renew_token(record)
             self._client = self._appservice.user(self._user_id, renewed.token)
             return await action()
+
+    def _forget_joined(self, channel_id: str) -> None:
+        if self._joined is not None:
+            self._joined.discard(channel_id)
 
     def _current_client(self) -> ClientAPI:
         assert self._client is not None

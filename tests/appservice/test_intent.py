@@ -11,6 +11,7 @@ from mmbridge.appservice import (
     PUPPET_MARKER,
     AppServiceAPI,
     IntentError,
+    MemoryStateStore,
     NotInNamespaceError,
     PuppetConflictError,
     StateStore,
@@ -266,3 +267,35 @@ async def test_children_share_one_transaction_counter(emulator: Emulator, appser
     assert all(p.startswith("mmbridge:irc:") for p in pending)
     assert TeamID(emulator.seed.team_id) == appservice.team_id
     assert UserID(appservice.bot_user_id)
+
+
+class CountingStore(MemoryStateStore):
+    """A memory store that counts membership reads (to see what the hot path asks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.membership_reads = 0
+
+    async def is_channel_member(self, channel_id: str, user_id: str) -> bool:
+        self.membership_reads += 1
+        return await super().is_channel_member(channel_id, user_id)
+
+
+async def test_warm_sends_do_not_ask_the_store_and_stale_memberships_still_heal(
+    emulator: Emulator, bridge_bot: tuple[str, str]
+) -> None:
+    store = CountingStore()
+    appservice = make_appservice(emulator, store, bridge_bot[1])
+    await appservice.start()
+    intent = appservice.puppet("nora")
+    channel = ChannelID(emulator.seed.channel_id)
+    await intent.send_text(channel, "first")
+    reads = store.membership_reads
+    for n in range(5):
+        await intent.send_text(channel, f"warm {n}")
+    assert store.membership_reads == reads
+    await appservice.bot.channels.remove_member(channel, intent.user_id)
+    emulator.clear_requests()
+    await intent.send_text(channel, "after removal")
+    assert [r.status for r in emulator.requests] == [403, 201, 201]
+    await appservice.close()
