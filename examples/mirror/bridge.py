@@ -99,6 +99,7 @@ class MirrorBridge:
         )
         self._receiver_address = (receiver_host, receiver_port)
         self._usernames: dict[str, str] = {}
+        self._channel_names: dict[str, str] = {}
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._register_handlers()
@@ -112,6 +113,7 @@ class MirrorBridge:
         self.echoes.bot_user_id = bot.id
         for channel in self.other:
             await self.appservice.bot_intent().ensure_joined(channel)
+            self._channel_names[channel] = (await self.appservice.bot.channels.get(ChannelID(channel))).name
         url = await self.receiver.start(*self._receiver_address)
         provisioner = Provisioner(
             self.appservice.bot, self.store, self.tokens, team_id=self.appservice.team_id, public_url=url
@@ -124,7 +126,7 @@ class MirrorBridge:
         await provisioner.ensure_command(CommandSpec(trigger="mirror", description="mirror bridge status"))
         self._reader = asyncio.create_task(self._read(), name="mirror websocket")
         await asyncio.wait_for(self._connected.wait(), 30)
-        self.log.info("mirroring %s <-> %s", *self.other)
+        self.log.info("mirroring ~%s <-> ~%s", *self._channel_names.values())
 
     async def stop(self) -> None:
         """Stop listening, finish what is queued, close everything."""
@@ -218,7 +220,7 @@ class MirrorBridge:
                 await puppet.unreact(copy_id, reaction.emoji_name)
 
     async def on_command(self, event: SlashCommandEvent) -> CommandResponse:
-        channels = " <-> ".join(f"`{channel}`" for channel in self.other)
+        channels = " <-> ".join(f"~{self._channel_names.get(channel, channel)}" for channel in self.other)
         count = await self.messages.count()
         return CommandResponse(text=f"Mirroring {channels}: {count} messages mirrored so far.")
 
