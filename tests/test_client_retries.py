@@ -8,7 +8,7 @@ import pytest
 from conftest import FAST_RETRY
 
 from mmbridge.api import ClientAPI, RateLimiter, RetryPolicy
-from mmbridge.errors import MattermostConnectionError, ServerError
+from mmbridge.errors import MattermostConnectionError, RateLimitedError, ServerError
 from mmbridge.testing.emulator import Emulator, EmulatorSettings, RateLimitSettings
 
 POSTS = "/api/v4/posts"
@@ -129,3 +129,27 @@ async def test_client_limiter_keeps_under_the_servers_rate(emulator: Emulator) -
         puppet = client.as_user(emulator.seed.admin_token)
         assert puppet.http.rate_limiter is limiter  # children share the one limiter
     assert [r.status for r in emulator.requests] == [200] * 20
+
+
+@pytest.mark.no_spec_check
+async def test_a_429_that_would_outlast_the_dedupe_window_raises_instead_of_duplicating(
+    emulator: Emulator,
+) -> None:
+    """The first answer is lost (the post exists); a retry after the server forgot the
+    pending_post_id would make a second post, so the client gives up instead."""
+    channel_id = emulator.seed.channel_id
+    emulator.faults.drop_next(1, after_processing=True, method="POST", path_contains=POSTS)
+    emulator.faults.rate_limit_next(1, retry_after=1, method="POST", path_contains=POSTS)
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, dedupe_window=0.5)
+    async with ClientAPI.connect(emulator.url, emulator.seed.token, retry=policy) as client:
+        with pytest.raises(RateLimitedError):
+            await client.posts.create(channel_id, "at most once")
+    assert posts_in(emulator, channel_id, "at most once") == 1
+
+
+async def test_a_closed_client_refuses_new_requests(emulator: Emulator) -> None:
+    client = ClientAPI.connect(emulator.url, emulator.seed.token)
+    await client.users.me()
+    await client.close()
+    with pytest.raises(MattermostConnectionError, match="closed"):
+        await client.users.me()

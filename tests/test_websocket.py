@@ -287,3 +287,19 @@ async def test_the_server_restarting_the_connection_is_a_reset_not_silence(
         emulator.faults.ws_drop()
         await events.first(StreamReset)
         assert len(events.of(HelloEvent)) == 2
+
+
+async def test_close_before_iterating_or_while_waiting_to_reconnect_ends_the_stream(
+    emulator: Emulator, bot: ClientAPI
+) -> None:
+    early = WebSocketStream(bot.http, reconnect=FAST_RECONNECT)
+    await early.close()
+    assert [event async for event in early.events()] == []
+
+    patient = WebSocketStream(bot.http, reconnect=ReconnectPolicy(initial_delay=30, max_delay=30))
+    consumer = Consumer(patient)
+    await consumer.first(HelloEvent)
+    emulator.faults.ws_drop(user_id=emulator.seed.bot_user_id)
+    await asyncio.sleep(0.1)  # now waiting ~15-30 s before reconnecting
+    async with asyncio.timeout(2):  # close() cuts that wait short
+        await consumer.stop()

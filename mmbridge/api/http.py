@@ -16,6 +16,7 @@ Retry rules, chosen so that a retry never does something twice:
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -96,8 +97,11 @@ class _Shared:
         self.observer = observer
         self.paused_until = 0.0
         self.server_version = ""
+        self.closed = False
 
     def get_session(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise MattermostConnectionError("this client was closed")
         if self.session is None or self.session.closed:
             self.session = aiohttp.ClientSession(
                 timeout=self.timeout,
@@ -179,6 +183,11 @@ class HTTPAPI:
         return self._shared.log
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called on this family of APIs."""
+        return self._shared.closed
+
+    @property
     def has_token(self) -> bool:
         """Whether requests carry a token."""
         return self._authorization is not None
@@ -201,12 +210,17 @@ class HTTPAPI:
         sibling._shared = self._shared
         return sibling
 
+    def uses_token(self, token: str) -> bool:
+        """Whether requests carry ``token`` (compared in constant time; the token is not kept)."""
+        return hmac.compare_digest(self._authorization or "", f"Bearer {token}")
+
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": self._authorization} if self._authorization else {}
 
     async def close(self) -> None:
         """Close the session if this family of APIs created it."""
         shared = self._shared
+        shared.closed = True
         if shared.owns_session and shared.session is not None and not shared.session.closed:
             await shared.session.close()
 
@@ -318,18 +332,27 @@ class HTTPAPI:
         rate_limited = 0
         in_flight_waits = 0
         maybe_done = False  # an earlier try may have reached the server and done the work
+        error: MattermostError | None = None
         while True:
             await self._wait_for_turn()
+            # Whatever was waited for (backoff, 429, the limiter), a try that may repeat work
+            # already done must reach the server while it still remembers pending_post_id.
+            repeats_work = error is not None and maybe_done and (dedupe or in_flight_waits > 0)
+            if repeats_work and time.monotonic() - started > policy.dedupe_window:
+                assert error is not None
+                raise error
             attempts += 1
             sent_at = time.monotonic()
             body = make_body() if make_body is not None else None
             try:
-                async with session.request(method, url, data=body, headers=headers) as resp:
+                async with session.request(
+                    method, url, data=body, headers=headers, timeout=shared.timeout
+                ) as resp:
                     content = await resp.read()
                     response = HTTPResponse(resp.status, resp.headers, content)
             except aiohttp.ClientConnectorError as exc:
                 self._observe(method, url, 0, sent_at)
-                error: MattermostError = MattermostConnectionError(
+                error = MattermostConnectionError(
                     f"cannot connect to {url.host}:{url.port}: {type(exc).__name__}",
                     method=method,
                     path=url.path,
@@ -361,6 +384,9 @@ class HTTPAPI:
                         raise error
                     if wait > policy.max_rate_limit_wait:
                         raise error
+                    elapsed = time.monotonic() - started
+                    if maybe_done and dedupe and elapsed + wait > policy.dedupe_window:
+                        raise error  # waiting would outlast the server's memory of this create
                     self.log.info("rate limited on %s %s; waiting %.1f s", method, url.path, wait)
                     self._pause(wait)
                     attempts -= 1  # a 429 did nothing; it does not use up a try

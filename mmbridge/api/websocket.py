@@ -15,6 +15,7 @@ JSON are logged and skipped; unknown event types arrive as ``UnknownEvent``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -85,6 +86,7 @@ class WebSocketStream:
         self._connection_id = ""
         self._next_seq = 0
         self._action_seq = 0
+        self._wake = asyncio.Event()
         self.reconnects = 0
         self.skipped_frames = 0
 
@@ -121,36 +123,46 @@ class WebSocketStream:
         await ws.send_json({"action": "user_typing", "seq": self._action_seq, "data": data})
 
     async def close(self) -> None:
-        """End the stream: the ``async for`` over :meth:`events` finishes."""
+        """End the stream for good: the ``async for`` over :meth:`events` finishes (also when
+        called before the iteration starts, or while it is connecting or waiting to reconnect)."""
         self._closing = True
+        self._wake.set()
         if self._ws is not None:
             await self._ws.close()
 
     async def events(self) -> AsyncIterator[Event]:
         """Yield events until :meth:`close`; reconnect and resume whenever the socket drops."""
-        self._closing = False
         failures = 0
+        gaps = 0
         while not self._stopped():
             connected_at = time.monotonic()
             try:
-                self._ws = await self._connect()
+                ws = await self._connect()
             except UnauthorizedError:
                 raise
             except (MattermostError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 failures += 1
                 await self._wait_before_reconnect(failures, f"connect failed: {_describe(exc)}")
                 continue
+            if self._stopped():  # closed while connecting
+                await ws.close()
+                return
+            self._ws = ws
             received = False
             try:
-                async for event in self._read(self._ws):
-                    received = True
+                async for event in self._read(ws):
+                    if not received:
+                        received = True
+                        gaps = 0
                     yield event
             except _SequenceGap:
+                gaps += 1
                 self.log.warning("sequence gap; reconnecting to have the server replay")
-                failures = 0
+                if gaps > 2:  # the gap keeps coming back: do not spin
+                    await self._wait_before_reconnect(gaps - 2, "repeated sequence gaps")
                 continue
             finally:
-                await self._ws.close()
+                await ws.close()
                 self._ws = None
             if self._stopped():
                 return
@@ -241,14 +253,15 @@ class WebSocketStream:
         self.log.warning("skipped %s from the websocket", what)
 
     def _stopped(self) -> bool:
-        return self._closing
+        return self._closing or self.http.closed
 
     async def _wait_before_reconnect(self, failures: int, why: str) -> None:
         if self._stopped():
             return
         delay = self.reconnect.delay(failures)
         self.log.info("websocket %s; reconnecting in %.2f s", why, delay)
-        await asyncio.sleep(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)  # close() cuts the wait short
 
 
 def _describe(exc: BaseException | None) -> str:

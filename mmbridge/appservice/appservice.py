@@ -98,6 +98,7 @@ class AppServiceAPI:
         self._intents: OrderedDict[str, IntentAPI] = OrderedDict()
         self._intent_cache_size = intent_cache_size
         self._registrations: SingleFlight[str, PuppetRecord] = SingleFlight()
+        self._renewals: SingleFlight[str, PuppetRecord | None] = SingleFlight()
         self.joins: SingleFlight[tuple[str, str], None] = SingleFlight()
 
     def __repr__(self) -> str:
@@ -227,6 +228,23 @@ class AppServiceAPI:
         self.log.info("registered puppet @%s (%s)", username, user_id)
         return record
 
+    async def renewed_token(self, user_id: UserID, failed: ClientAPI | None) -> PuppetRecord | None:
+        """The puppet's record with a working token, after ``failed`` (a client using the old one)
+        got a 401. Concurrent callers share one renewal; when another caller already renewed it,
+        nothing new is minted. None if ``user_id`` is not a stored puppet."""
+        record = await self.store.get_puppet(user_id)
+        if record is None:
+            return None
+        if failed is not None and not failed.http.uses_token(record.token):
+            return record  # someone renewed it since this client was made
+        return await self._renewals.run(user_id, lambda: self._renew_token(user_id, record.token))
+
+    async def _renew_token(self, user_id: UserID, stale_token: str) -> PuppetRecord | None:
+        record = await self.store.get_puppet(user_id)
+        if record is None or record.token != stale_token:
+            return record
+        return await self.renew_token(record)
+
     async def renew_token(self, record: PuppetRecord) -> PuppetRecord:
         """Mint a new token for a puppet whose token stopped working (revoked, user reactivated)."""
         token = await self.bot.tokens.create(UserID(record.user_id), TOKEN_DESCRIPTION)
@@ -248,11 +266,14 @@ class AppServiceAPI:
             return bot.user_id
         user = await self.bot.users.create(
             username,
-            f"{username}@{self.bridge_id}.mmbridge.invalid",
+            self._puppet_email(username),
             secrets.token_urlsafe(32),
             props={PUPPET_MARKER: self.bridge_id},
         )
         return user.id
+
+    def _puppet_email(self, username: str) -> str:
+        return f"{username}@{self.bridge_id}.mmbridge.invalid"
 
     async def _adopt_existing(self, username: str) -> UserID:
         """The username is taken: take it over only if this bridge made it (store was lost)."""
@@ -260,7 +281,10 @@ class AppServiceAPI:
             user = await self.bot.users.get_by_username(username)
         except NotFoundError as exc:  # taken by a deactivated or hidden account
             raise PuppetConflictError(f"@{username} exists but cannot be read") from exc
-        ours = user.props.get(PUPPET_MARKER) == self.bridge_id
+        # The marker alone is not proof (users may set their own props); the address the bridge
+        # gives its puppets is, since only an admin can set another user's email.
+        marked = user.props.get(PUPPET_MARKER) == self.bridge_id
+        ours = marked and user.email.lower() == self._puppet_email(username).lower()
         if not ours and user.is_bot:
             try:
                 ours = (await self.bot.bots.get(user.id)).owner_id == self.bot_user_id

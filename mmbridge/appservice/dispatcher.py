@@ -137,14 +137,20 @@ class Dispatcher:
             self.stats.dropped_echo += 1
             return None
         key = dedupe_key(event)
+        if key is not None and key in self._seen:
+            self.stats.dropped_duplicate += 1
+            return None
+        await self._room.acquire()
         if key is not None:
+            # Remembered only once the event has a place: a dispatch cancelled while waiting for
+            # room must not make a later copy of the event look like a duplicate.
             if key in self._seen:
+                self._room.release()
                 self.stats.dropped_duplicate += 1
                 return None
             self._seen[key] = None
             if len(self._seen) > self._remember_keys:
                 self._seen.popitem(last=False)
-        await self._room.acquire()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         channel = event.channel_id
         self._queues.setdefault(channel, deque()).append((event, future))
@@ -154,9 +160,12 @@ class Dispatcher:
         return future
 
     async def dispatch_and_wait(self, event: Event) -> Any:
-        """Dispatch and wait for the result (for the receiver, whose answer is the handler's)."""
+        """Dispatch and wait for the result (for the receiver, whose answer is the handler's).
+
+        A caller that stops waiting does not cancel the handling: the event stays in its queue.
+        """
         future = await self.dispatch(event)
-        return None if future is None else await future
+        return None if future is None else await asyncio.shield(future)
 
     async def close(self, drain_seconds: float = 10.0) -> None:
         """Stop accepting events and let the queued ones finish, for at most ``drain_seconds``."""
@@ -184,10 +193,12 @@ class Dispatcher:
                     future.cancel()
                     raise
                 except Exception as exc:
-                    future.set_exception(exc)
-                    future.exception()  # retrieved: nobody may be waiting for it
+                    if not future.done():  # a caller may have given up on it
+                        future.set_exception(exc)
+                        future.exception()  # retrieved: nobody may be waiting for it
                 else:
-                    future.set_result(result)
+                    if not future.done():
+                        future.set_result(result)
                 finally:
                     queue.popleft()
                     self._room.release()

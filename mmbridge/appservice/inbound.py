@@ -30,8 +30,8 @@ def read_fields(body: bytes, content_type: str) -> dict[str, Any]:
     if media == JSON:
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise InboundError("the body is not valid JSON") from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InboundError("the body is not valid JSON (or nested too deeply)") from None
         if not isinstance(data, dict):
             raise InboundError("the JSON body must be an object")
         return data

@@ -143,9 +143,16 @@ class IntentAPI:
             # Perhaps the channel is in another team, or is a DM/GM (membership is implicit).
             channel = await appservice.bot.channels.get(channel_id)
             if channel.type in (ChannelType.DIRECT, ChannelType.GROUP):
-                raise IntentError(
-                    f"{self!r} is not in direct/group channel {channel_id}; it cannot be joined"
-                ) from first_error
+                # Membership of a DM/GM is fixed at creation: the puppet is in it or never will be.
+                client = self._current_client()
+                try:
+                    await client.channels.get_member(channel_id, self._user_id)
+                except (ForbiddenError, NotFoundError):
+                    raise IntentError(
+                        f"{self!r} is not in direct/group channel {channel_id}; it cannot be joined"
+                    ) from first_error
+                await store.set_channel_member(channel_id, self._user_id, True)
+                return
             if not channel.team_id or channel.team_id == team:
                 raise
             await self._ensure_in_team(channel.team_id)
@@ -361,10 +368,10 @@ class IntentAPI:
         except UnauthorizedError:
             if self._kind != "puppet":
                 raise
-            record = await self._appservice.store.get_puppet(self._user_id)
-            if record is None:
+            failed = self._client
+            renewed = await self._appservice.renewed_token(self._user_id, failed)
+            if renewed is None:
                 raise
-            renewed = await self._appservice.renew_token(record)
             self._client = self._appservice.user(self._user_id, renewed.token)
             return await action()
 

@@ -121,9 +121,10 @@ class Provisioner:
     async def ensure_webhook(self, spec: WebhookSpec) -> OutgoingWebhook:
         """An outgoing webhook on ``spec.channel_id`` calling the receiver (JSON bodies)."""
         hooks = await self.client.webhooks.list_outgoing(channel_id=spec.channel_id, per_page=200)
-        ours = [
-            h for h in hooks if self.webhook_url in h.callback_urls or h.display_name == spec.display_name
-        ]
+        # Ours: calling our URL, or made by us before (its id is remembered) and now to be moved.
+        # Never by name: another bridge's hook may be called the same.
+        known_ids = (await self._remembered("webhook")).keys()
+        ours = [h for h in hooks if self.webhook_url in h.callback_urls or h.id in known_ids]
         wanted = {
             "callback_urls": [self.webhook_url],
             "trigger_words": list(spec.trigger_words),

@@ -161,7 +161,11 @@ class Receiver:
         media = request.content_type.lower()
         event = inbound.outgoing_webhook(fields, form=media != inbound.JSON)
         self._check("webhook", event.token)
-        await self.dispatcher.dispatch(inbound.as_posted(event))
+        try:
+            await self.dispatcher.dispatch(inbound.as_posted(event))
+        except Exception as exc:  # closed dispatcher, failing echo check: try again later
+            self.log.warning("could not dispatch a webhook post: %s", type(exc).__name__)
+            raise _Problem(503, "the bridge cannot take events right now") from exc
         try:
             reply = await self._dispatch(event)
         except _HandlerFailed:
@@ -242,10 +246,14 @@ class Receiver:
         length = request.content_length
         if length is not None and length > self.max_body_size:
             raise _Problem(413, f"the body is over {self.max_body_size} bytes")
-        body = await request.content.read(self.max_body_size + 1)
-        if len(body) > self.max_body_size:
-            raise _Problem(413, f"the body is over {self.max_body_size} bytes")
-        return body
+        body = bytearray()
+        while True:  # read() returns what has arrived, not necessarily the whole body
+            chunk = await request.content.read(self.max_body_size + 1 - len(body))
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > self.max_body_size:
+                raise _Problem(413, f"the body is over {self.max_body_size} bytes")
 
     async def _fields(self, request: web.Request) -> dict[str, Any]:
         return inbound.read_fields(await self._body(request), request.content_type)

@@ -188,3 +188,47 @@ async def test_close_cancels_what_does_not_finish_in_time() -> None:
     assert future is not None
     await dispatcher.close(drain_seconds=0.05)
     assert future.cancelled()
+
+
+async def test_a_caller_giving_up_does_not_lose_the_channels_other_events() -> None:
+    dispatcher = Dispatcher()
+    handled: list[str] = []
+    gate = asyncio.Event()
+
+    @dispatcher.on(PostedEvent)
+    async def handle(event: PostedEvent) -> None:
+        await gate.wait()
+        handled.append(event.post.message)
+
+    waiting = asyncio.create_task(dispatcher.dispatch_and_wait(posted(pid(1), "c" * 26, message="first")))
+    await asyncio.sleep(0.01)
+    later = [await dispatcher.dispatch(posted(pid(n), "c" * 26, message=str(n))) for n in (2, 3)]
+    waiting.cancel()  # e.g. the receiver's request was cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*(f for f in later if f is not None)), 5)
+    assert handled == ["first", "2", "3"]
+
+
+async def test_a_dispatch_cancelled_while_waiting_for_room_can_be_sent_again() -> None:
+    dispatcher = Dispatcher(max_pending=1)
+    gate = asyncio.Event()
+    handled: list[str] = []
+
+    @dispatcher.on(PostedEvent)
+    async def handle(event: PostedEvent) -> None:
+        await gate.wait()
+        handled.append(event.post.id)
+
+    await dispatcher.dispatch(posted(pid(1), "c" * 26))
+    blocked = asyncio.create_task(dispatcher.dispatch(posted(pid(2), "c" * 26)))
+    await asyncio.sleep(0.01)
+    blocked.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await blocked
+    gate.set()
+    again = await asyncio.wait_for(dispatcher.dispatch(posted(pid(2), "c" * 26)), 5)
+    assert again is not None  # not mistaken for a duplicate
+    await asyncio.wait_for(again, 5)
+    assert handled == [pid(1), pid(2)]

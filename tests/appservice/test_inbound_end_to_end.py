@@ -186,3 +186,19 @@ async def test_the_handler_for_any_event_sees_websocket_events(emulator: Emulato
 
     await emulator.type_message(emulator.seed.token, emulator.seed.channel_id, "x")
     await until(lambda: "posted" in kinds)
+
+
+async def test_provisioning_leaves_another_bridges_hook_of_the_same_name_alone(
+    emulator: Emulator, running: Running, appservice: AppServiceAPI
+) -> None:
+    foreign = await appservice.bot.webhooks.create_outgoing(
+        appservice.team_id,
+        "mmbridge",
+        ["http://127.0.0.1:9/other-bridge"],
+        channel_id=emulator.seed.channel_id,
+    )
+    ours = await running.provisioner.ensure_webhook(WebhookSpec(channel_id=emulator.seed.channel_id))
+    assert ours.id != foreign.id
+    assert (await appservice.bot.webhooks.get_outgoing(foreign.id)).callback_urls == [
+        "http://127.0.0.1:9/other-bridge"
+    ]

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from mmbridge.api import ClientAPI
 from mmbridge.appservice import (
     BRIDGE_PROP,
     PUPPET_MARKER,
@@ -299,3 +300,41 @@ async def test_warm_sends_do_not_ask_the_store_and_stale_memberships_still_heal(
     await intent.send_text(channel, "after removal")
     assert [r.status for r in emulator.requests] == [403, 201, 201]
     await appservice.close()
+
+
+async def test_a_puppet_posts_in_a_dm_someone_else_opened(
+    emulator: Emulator, appservice: AppServiceAPI
+) -> None:
+    puppet = appservice.puppet("olga")
+    await puppet.ensure_registered()
+    async with ClientAPI.connect(emulator.url, emulator.seed.token) as alice:
+        dm = await alice.channels.create_direct(UserID(emulator.seed.user_id), puppet.user_id)
+    post = await puppet.send_text(dm.id, "hello, alice")
+    assert post.channel_id == dm.id
+    emulator.clear_requests()
+    await puppet.send_text(dm.id, "again")
+    assert calls(emulator) == [("POST", "/api/v4/posts")]
+
+
+async def test_concurrent_401s_mint_one_new_token(
+    emulator: Emulator, appservice: AppServiceAPI, store: StateStore
+) -> None:
+    puppet = appservice.puppet("pete")
+    await puppet.send_text(emulator.seed.channel_id, "before")
+    record = await store.get_puppet(puppet.user_id)
+    assert record is not None
+    await appservice.bot.tokens.revoke(record.token_id)
+    emulator.clear_requests()
+    await asyncio.gather(*(puppet.send_text(emulator.seed.channel_id, f"after {n}") for n in range(10)))
+    assert calls(emulator).count(("POST", "/api/v4/users/{user_id}/tokens")) == 1
+    assert len(await appservice.bot.tokens.list(puppet.user_id)) == 1
+
+
+async def test_a_person_who_sets_the_marker_prop_is_not_adopted(
+    emulator: Emulator, appservice: AppServiceAPI
+) -> None:
+    user_id, token = emulator.create_user("irc_quinn")
+    async with ClientAPI.connect(emulator.url, token) as quinn:
+        await quinn.users.patch(UserID(user_id), props={PUPPET_MARKER: "irc"})
+    with pytest.raises(PuppetConflictError):
+        await appservice.puppet("quinn").send_text(emulator.seed.channel_id, "hi")

@@ -333,3 +333,35 @@ async def test_health_and_metrics(bridge: tuple[Bridge, aiohttp.ClientSession]) 
     async with http.get("/metrics") as resp:
         text = await resp.text()
     assert 'mmbridge_receiver_requests_total{endpoint="webhook",status="200"} 1.0' in text
+
+
+async def test_a_body_sent_in_chunks_arrives_whole(bridge: tuple[Bridge, aiohttp.ClientSession]) -> None:
+    b, http = bridge
+    body = urlencode(webhook_fields(text="y" * 3000)).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 500):
+            yield body[start : start + 500]
+            await asyncio.sleep(0.005)
+
+    async with http.post("/mattermost/webhook", data=chunks(), headers=FORM) as resp:
+        assert resp.status == 200
+    hook = next(e for e in b.seen if isinstance(e, OutgoingWebhookEvent))
+    assert len(hook.text) == 3000
+
+
+async def test_deeply_nested_json_is_a_400(bridge: tuple[Bridge, aiohttp.ClientSession]) -> None:
+    _, http = bridge
+    async with http.post(
+        "/mattermost/action", data=b"[" * 3000, headers={"Content-Type": "application/json"}
+    ) as resp:
+        assert resp.status == 400
+
+
+async def test_a_closed_dispatcher_makes_webhooks_503_not_500(
+    bridge: tuple[Bridge, aiohttp.ClientSession],
+) -> None:
+    b, http = bridge
+    await b.dispatcher.close()
+    async with http.post("/mattermost/webhook", data=urlencode(webhook_fields()), headers=FORM) as resp:
+        assert resp.status == 503
