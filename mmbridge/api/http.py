@@ -160,7 +160,8 @@ class HTTPAPI:
 
     def __repr__(self) -> str:
         token = "<set>" if self._authorization else "<none>"
-        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, token={token})"
+        shown = self.base_url.with_user(None)  # never show credentials someone put in the URL
+        return f"{type(self).__name__}(base_url={str(shown)!r}, token={token})"
 
     @property
     def base_url(self) -> URL:
