@@ -303,3 +303,20 @@ async def test_close_before_iterating_or_while_waiting_to_reconnect_ends_the_str
     await asyncio.sleep(0.1)  # now waiting ~15-30 s before reconnecting
     async with asyncio.timeout(2):  # close() cuts that wait short
         await consumer.stop()
+
+
+async def test_a_sequence_gap_makes_the_stream_ask_for_a_replay(
+    emulator: Emulator, bot: ClientAPI, alice: ClientAPI
+) -> None:
+    async with consuming(bot) as events:
+        ahead = events.stream.next_seq + 5
+        bogus = f'{{"event":"posted","data":{{}},"broadcast":{{}},"seq":{ahead}}}'
+        emulator.faults.ws_send_raw(bogus, user_id=emulator.seed.bot_user_id)
+        post = await alice.posts.create(ChannelID(emulator.seed.channel_id), "after the gap")
+        await events.wait_for(
+            lambda evs: any(isinstance(e, PostedEvent) and e.post.id == post.id for e in evs)
+        )
+        assert events.stream.reconnects == 1  # it reconnected with connection_id + sequence_number
+        assert not events.of(StreamReset)  # the server had everything: nothing was lost
+        seqs = [e.seq for e in events.events]
+        assert seqs == list(range(len(seqs)))
