@@ -120,6 +120,14 @@ class AppServiceAPI:
         """A client for ``user_id`` with its token, sharing this appservice's pool and counter."""
         return ChildAppServiceAPI(self, user_id, token)
 
+    async def client_for(self, user_id: UserID | str) -> ChildAppServiceAPI:
+        """A client acting as a known puppet or registered real user, with the token the store
+        holds for them (:class:`NotInNamespaceError` for anyone else)."""
+        kind, _, token = await self.resolve(UserID(user_id))
+        if kind == "bot" or not token:
+            raise NotInNamespaceError(f"user {user_id} has no token in the store (the bot: use .bot)")
+        return self.user(UserID(user_id), token)
+
     def puppet(self, localpart: str) -> IntentAPI:
         """The intent of the puppet for a remote user's localpart (see :func:`safe_localpart`)."""
         return self.intent(username=self.namespace.username_for(localpart))

@@ -1,16 +1,24 @@
-"""pytest plugin (entry point ``mmbridge``): the ``emulator`` fixture.
+"""pytest plugin (entry point ``mmbridge``): a fresh emulator per test, and clients for it.
 
-Tests change the server's settings by overriding ``emulator_settings``, for one test with
-``@pytest.mark.parametrize("emulator_settings", [EmulatorSettings(...)])``.
+Fixtures:
+
+* ``emulator``: a started :class:`Emulator` on ``127.0.0.1`` with a free port.
+* ``emulator_settings``: the settings it starts with; override per test with
+  ``@pytest.mark.parametrize("emulator_settings", [EmulatorSettings(...)])``.
+* ``mm_client``: a :class:`~mmbridge.api.ClientAPI` acting as the seeded bridge bot.
+* ``mm_client_for``: ``mm_client_for(token)`` makes a client for any token (closed after the test).
+
+The emulator itself knows nothing of the client; these fixtures only join the two over HTTP.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
 
+from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
 
 
@@ -29,3 +37,26 @@ async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulato
         yield emu
     finally:
         await emu.stop()
+
+
+@pytest_asyncio.fixture
+async def mm_client_for(emulator: Emulator) -> AsyncIterator[Callable[[str], ClientAPI]]:
+    """A factory of clients for the emulator, one per token; all are closed after the test."""
+    made: list[ClientAPI] = []
+
+    def make(token: str) -> ClientAPI:
+        client = ClientAPI.connect(emulator.url, token)
+        made.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in made:
+            await client.close()
+
+
+@pytest.fixture
+def mm_client(emulator: Emulator, mm_client_for: Callable[[str], ClientAPI]) -> ClientAPI:
+    """A client acting as the emulator's seeded bridge bot."""
+    return mm_client_for(emulator.seed.bot_token)

@@ -338,3 +338,14 @@ async def test_a_person_who_sets_the_marker_prop_is_not_adopted(
         await quinn.users.patch(UserID(user_id), props={PUPPET_MARKER: "irc"})
     with pytest.raises(PuppetConflictError):
         await appservice.puppet("quinn").send_text(emulator.seed.channel_id, "hi")
+
+
+async def test_client_for_a_known_puppet_or_real_user_only(
+    emulator: Emulator, appservice: AppServiceAPI
+) -> None:
+    puppet = appservice.puppet("rita")
+    await puppet.ensure_registered()
+    client = await appservice.client_for(puppet.user_id)
+    assert (await client.users.me()).username == "irc_rita"
+    with pytest.raises(NotInNamespaceError):
+        await appservice.client_for(emulator.seed.user_id)
