@@ -30,9 +30,7 @@ import argparse
 import asyncio
 import multiprocessing
 import multiprocessing.connection
-import os
 import platform
-import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -41,34 +39,26 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from benchkit import open_store, percentile, postgres_unreachable
 
 from mmbridge.appservice import (
     Dispatcher,
     EchoFilter,
     IntegrationTokens,
-    MemoryStateStore,
     PuppetNamespace,
     PuppetRecord,
     Receiver,
     StateStore,
-    create_state_store,
 )
 from mmbridge.types import Broadcast, OutgoingWebhookEvent, Post, PostedEvent, structure
 
 DEADLINE = 120.0  # seconds any one measurement may take
 HOOK_TOKEN = "hooktoken1234567890abcdefg"
 USER = "u" * 26
-PG_ADDRESS = os.environ.get("MMBRIDGE_TEST_POSTGRES", "127.0.0.1:5432")
-PG_URL = f"postgres://postgres@{PG_ADDRESS}/test"
 
 
 def channel_ids(count: int) -> list[str]:
     return [f"c{n:025d}" for n in range(count)]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * fraction) - 1))]
 
 
 def posted(n: int, channel: str) -> PostedEvent:
@@ -135,35 +125,7 @@ async def filled_store(
     kind: str, workdir: Path, puppets: int
 ) -> tuple[StateStore, Callable[[], Awaitable[None]]]:
     """A started store holding ``puppets`` puppets, and the function that closes (and drops) it."""
-    store: StateStore
-    close: Callable[[], Awaitable[None]]
-    if kind == "memory":
-        store = MemoryStateStore()
-    elif kind == "sqlite":
-        store = create_state_store(f"sqlite:///{workdir / 'dispatch-bench.db'}", owner="mmbridge-bench")
-    else:
-        import asyncpg
-
-        schema = f"mmbridge_bench_{secrets.token_hex(6)}"
-        admin = await asyncpg.connect(PG_URL, timeout=5)
-        try:
-            await admin.execute(f'CREATE SCHEMA "{schema}"')
-        finally:
-            await admin.close()
-        store = create_state_store(f"{PG_URL}?schema={schema}", owner="mmbridge-bench")
-
-        async def drop_schema() -> None:
-            await store.stop()
-            admin = await asyncpg.connect(PG_URL, timeout=5)
-            try:
-                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            finally:
-                await admin.close()
-
-        close = drop_schema
-    if kind != "postgres":
-        close = store.stop
-    await store.start()
+    store, close = await open_store(kind, workdir)
     try:
         for n in range(puppets):
             await store.put_puppet(
@@ -173,18 +135,6 @@ async def filled_store(
         await close()
         raise
     return store, close
-
-
-async def postgres_unreachable() -> str:
-    """Why PostgreSQL cannot be used, or "" when it can."""
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_URL, timeout=5)
-        await conn.close()
-    except Exception as exc:  # refused, timeout, auth, missing database or driver
-        return f"PostgreSQL not reachable at {PG_ADDRESS}: {type(exc).__name__}: {exc}"
-    return ""
 
 
 # ---- 2. receiver + dispatcher, the client in another process -------------------------------------------

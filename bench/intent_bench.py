@@ -33,9 +33,7 @@ import asyncio
 import gc
 import multiprocessing
 import multiprocessing.connection
-import os
 import platform
-import secrets
 import statistics
 import tempfile
 import time
@@ -45,20 +43,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from benchkit import open_store, percentile, postgres_unreachable
+
 from mmbridge.appservice import (
     AppServiceAPI,
     MemoryStateStore,
     PuppetNamespace,
     PuppetRecord,
     StateStore,
-    create_state_store,
 )
 
 DEADLINE = 180.0  # seconds any one phase may take
 PIPE_TIMEOUT = 60.0
 NAMESPACE = PuppetNamespace("irc_{localpart}")
-PG_ADDRESS = os.environ.get("MMBRIDGE_TEST_POSTGRES", "127.0.0.1:5432")
-PG_URL = f"postgres://postgres@{PG_ADDRESS}/test"
 BACKENDS = ("memory", "sqlite", "postgres")
 
 
@@ -129,59 +126,6 @@ class EmulatorProcess:
 
 
 # ---- stores ---------------------------------------------------------------------------------------
-
-
-async def open_store(backend: str, workdir: Path) -> tuple[StateStore, Callable[[], Awaitable[None]]]:
-    """A started store and the function that closes (and for PostgreSQL, drops) it."""
-    if backend == "memory":
-        store: StateStore = MemoryStateStore()
-        await store.start()
-        return store, store.stop
-    if backend == "sqlite":
-        path = workdir / "intent-bench.db"
-        store = create_state_store(f"sqlite:///{path}", owner="mmbridge-bench")
-        await store.start()
-        return store, store.stop
-    import asyncpg
-
-    schema = f"mmbridge_bench_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(PG_URL, timeout=5)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await admin.close()
-    store = create_state_store(f"{PG_URL}?schema={schema}", owner="mmbridge-bench")
-    await store.start()
-
-    async def close() -> None:
-        await store.stop()
-        admin = await asyncpg.connect(PG_URL, timeout=5)
-        try:
-            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        finally:
-            await admin.close()
-
-    return store, close
-
-
-async def postgres_unreachable() -> str:
-    """Why PostgreSQL cannot be used, or "" when it can."""
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_URL, timeout=5)
-        await conn.close()
-    except Exception as exc:  # refused, timeout, auth, missing database or driver
-        return f"PostgreSQL not reachable at {PG_ADDRESS}: {type(exc).__name__}: {exc}"
-    return ""
-
-
-# ---- measurements ---------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * fraction) - 1))]
 
 
 def make_appservice(emu: EmulatorProcess, store: StateStore, cache_size: int) -> AppServiceAPI:
