@@ -58,7 +58,6 @@ class DispatchStats:
         self.dropped_duplicate = 0
         self.unhandled = 0
         self.handler_errors: dict[str, int] = {}
-        self.handler_seconds: deque[float] = deque(maxlen=10_000)
 
 
 class Dispatcher:
@@ -87,7 +86,6 @@ class Dispatcher:
         self._registrations: dict[type[Event], list[_Registration]] = {}
         self._resolved: dict[type[Event], list[_Registration]] = {}
         self._room = asyncio.Semaphore(max_pending)
-        self._max_pending = max_pending
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
         self._remember_keys = remember_keys
         self._queues: dict[str, deque[tuple[Event, asyncio.Future[Any]]]] = {}
@@ -96,8 +94,8 @@ class Dispatcher:
 
     @property
     def pending(self) -> int:
-        """Events queued or being handled."""
-        return sum(len(queue) for queue in self._queues.values()) + len(self._workers)
+        """Events queued or being handled (the one being handled stays at the head of its queue)."""
+        return sum(len(queue) for queue in self._queues.values())
 
     def on(self, *event_types: type[Event], channel_id: str | None = None) -> Callable[[H], H]:
         """Decorator: handle events of these types (and their subclasses), optionally only in one
@@ -224,10 +222,8 @@ class Dispatcher:
                 self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
                 self.log.exception("handler %s failed on %s %s", name, event.type, event_id(event))
             finally:
-                elapsed = time.perf_counter() - started
-                self.stats.handler_seconds.append(elapsed)
                 if self._on_handled is not None:
-                    self._on_handled(event, elapsed, error)
+                    self._on_handled(event, time.perf_counter() - started, error)
         if failure is not None:
             raise failure
         return result

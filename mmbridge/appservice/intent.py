@@ -6,9 +6,11 @@ Every send first runs the ensure steps it needs, explicitly (no wrapped methods)
   created, with a token, the first time; concurrent first uses share one attempt);
 * :meth:`IntentAPI.ensure_joined`: the user is in the channel's team and in the channel.
 
-Both consult the state store first, so once a puppet is set up a bridged message costs exactly
-one HTTP request. When the server shows the store is stale (403: the puppet was removed from the
-channel; 401: its token was revoked), the store is corrected and the action retried once.
+Both consult the state store first (and an intent remembers the channels it has confirmed, so a
+warm send asks neither the server nor the store): once a puppet is set up a bridged message costs
+exactly one HTTP request. When the server shows this is stale (403: the puppet was removed from the
+channel; 401: its token was revoked), the memory and the store are corrected and the action retried
+once.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ class IntentAPI:
 
         Returns False and sends nothing when the name is already set (a hash is kept).
         """
-        await self._puppet_client("display name")
+        await self._require_puppet("display name")
         name = name.strip()[:_MAX_NAME]
         digest = _hash(name.encode())
         record = await self._appservice.store.get_puppet(self._user_id)
@@ -196,7 +198,7 @@ class IntentAPI:
 
     async def set_avatar(self, image: bytes, *, filename: str = "avatar.png", content_type: str = "") -> bool:
         """Set the puppet's profile picture; returns False (nothing sent) when it is unchanged."""
-        await self._puppet_client("avatar")
+        await self._require_puppet("avatar")
         digest = _hash(image)
         record = await self._appservice.store.get_puppet(self._user_id)
         if record is not None and record.avatar_hash == digest:
@@ -383,7 +385,7 @@ class IntentAPI:
         assert self._client is not None
         return self._client
 
-    async def _puppet_client(self, what: str) -> None:
+    async def _require_puppet(self, what: str) -> None:
         await self.ensure_registered()
         if self._kind != "puppet":
             raise IntentError(f"{what}: only puppets' profiles are managed by the bridge, not {self!r}")

@@ -175,18 +175,8 @@ class State:
         props: dict[str, str] | None = None,
     ) -> User:
         """Store a new user (validated by the caller); duplicates are refused with 400."""
-        if self.user_by_username(username) is not None:
-            raise AppError(
-                400,
-                "app.user.save.username_exists.app_error",
-                "An account with that username already exists.",
-            )
-        if self.user_by_email(email) is not None:
-            raise AppError(
-                400,
-                "app.user.save.email_exists.app_error",
-                "An account with that email already exists.",
-            )
+        self.require_free_username(username)
+        self.require_free_email(email)
         now = now_ms()
         user = User(
             id=new_id(),
@@ -207,6 +197,26 @@ class State:
         self.users[user.id] = user
         self.events.publish("new_user", {"user_id": user.id}, Broadcast())
         return user
+
+    def require_free_username(self, username: str, *, owner_id: str = "") -> None:
+        """400 ``username_exists`` unless ``username`` is free (or already ``owner_id``'s)."""
+        other = self.user_by_username(username)
+        if other is not None and other.id != owner_id:
+            raise AppError(
+                400,
+                "app.user.save.username_exists.app_error",
+                "An account with that username already exists.",
+            )
+
+    def require_free_email(self, email: str, *, owner_id: str = "") -> None:
+        """400 ``email_exists`` unless ``email`` is free (or already ``owner_id``'s)."""
+        other = self.user_by_email(email)
+        if other is not None and other.id != owner_id:
+            raise AppError(
+                400,
+                "app.user.save.email_exists.app_error",
+                "An account with that email already exists.",
+            )
 
     def add_bot(self, username: str, display_name: str, description: str, owner_id: str) -> Bot:
         """Store a bot and its backing user (email ``<username>@localhost``)."""
@@ -311,28 +321,7 @@ class State:
                 continue
             self.add_channel_member(channel, user, actor_id, system_post=False)
             if channel_name == "town-square":
-                if actor_id == user.id or not actor_id:
-                    self.system_post(
-                        channel,
-                        user.id,
-                        "system_join_team",
-                        f"{user.username} joined the team.",
-                        {"username": user.username},
-                    )
-                else:
-                    actor = self.user(actor_id)
-                    self.system_post(
-                        channel,
-                        actor_id,
-                        "system_add_to_team",
-                        f"{user.username} added to the team by {actor.username}.",
-                        {
-                            "userId": actor_id,
-                            "username": actor.username,
-                            "addedUserId": user.id,
-                            "addedUsername": user.username,
-                        },
-                    )
+                self._membership_post(channel, user, actor_id, "team")
         return member
 
     def remove_team_member(self, team: Team, user: User, actor_id: str) -> None:
@@ -474,28 +463,7 @@ class State:
         member = ChannelMember(channel_id=channel.id, user_id=user.id, last_update_at=now_ms())
         self.channel_members[(channel.id, user.id)] = member
         if system_post:
-            if actor_id == user.id:
-                self.system_post(
-                    channel,
-                    user.id,
-                    "system_join_channel",
-                    f"{user.username} joined the channel.",
-                    {"username": user.username},
-                )
-            else:
-                actor = self.user(actor_id)
-                self.system_post(
-                    channel,
-                    actor_id,
-                    "system_add_to_channel",
-                    f"{user.username} added to the channel by {actor.username}.",
-                    {
-                        "userId": actor_id,
-                        "username": actor.username,
-                        "addedUserId": user.id,
-                        "addedUsername": user.username,
-                    },
-                )
+            self._membership_post(channel, user, actor_id, "channel")
         self.events.publish(
             "user_added",
             {"user_id": user.id, "team_id": channel.team_id},
@@ -547,6 +515,31 @@ class State:
         )
 
     # ------------------------------------------------------------------- posts
+    def _membership_post(self, channel: Channel, user: User, actor_id: str, where: str) -> None:
+        """``<user> joined the <where>.`` or ``<user> added to the <where> by <actor>.``"""
+        if actor_id in ("", user.id):
+            self.system_post(
+                channel,
+                user.id,
+                f"system_join_{where}",
+                f"{user.username} joined the {where}.",
+                {"username": user.username},
+            )
+            return
+        actor = self.user(actor_id)
+        self.system_post(
+            channel,
+            actor_id,
+            f"system_add_to_{where}",
+            f"{user.username} added to the {where} by {actor.username}.",
+            {
+                "userId": actor_id,
+                "username": actor.username,
+                "addedUserId": user.id,
+                "addedUsername": user.username,
+            },
+        )
+
     def system_post(
         self, channel: Channel, user_id: str, post_type: str, message: str, props: dict[str, Any]
     ) -> Post:

@@ -79,13 +79,7 @@ async def patch_bot(request: web.Request) -> web.Response:
     user = state.user(bot.user_id)
     if "username" in body:
         name = check_username(get_str(body, "username", "bot") or "")
-        other = state.user_by_username(name)
-        if other is not None and other.id != user.id:
-            raise AppError(
-                400,
-                "app.user.save.username_exists.app_error",
-                "An account with that username already exists.",
-            )
+        state.require_free_username(name, owner_id=user.id)
         bot.username = user.username = name
     if "display_name" in body:
         bot.display_name = user.first_name = get_str(body, "display_name", "bot") or ""

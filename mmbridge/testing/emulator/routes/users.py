@@ -155,23 +155,11 @@ def _apply_patch(request: web.Request, user: User, body: dict[str, Any]) -> None
     state = get_context(request).state
     if "username" in body:
         name = check_username(get_str(body, "username", "user") or "")
-        other = state.user_by_username(name)
-        if other is not None and other.id != user.id:
-            raise AppError(
-                400,
-                "app.user.save.username_exists.app_error",
-                "An account with that username already exists.",
-            )
+        state.require_free_username(name, owner_id=user.id)
         user.username = name
     if "email" in body:
         email = check_email(get_str(body, "email", "user") or "")
-        other = state.user_by_email(email)
-        if other is not None and other.id != user.id:
-            raise AppError(
-                400,
-                "app.user.save.email_exists.app_error",
-                "An account with that email already exists.",
-            )
+        state.require_free_email(email, owner_id=user.id)
         user.email = email
     for key in ("first_name", "last_name", "nickname"):
         if key in body:
