@@ -29,8 +29,8 @@ from mmbridge.appservice import (
     SQLStateStore,
     WebhookSpec,
 )
-from mmbridge.appservice.db import Database
 from mmbridge.appservice.store import appservice_upgrade_table
+from mmbridge.db import Database
 from mmbridge.errors import NotFoundError
 from mmbridge.types import (
     ChannelID,

@@ -3,7 +3,7 @@ reactions still find their counterpart after a restart."""
 
 from __future__ import annotations
 
-from mmbridge.appservice.db import Connection, Database, Scheme, UpgradeTable
+from mmbridge.db import Connection, Database, Scheme, UpgradeTable
 
 
 def mirror_upgrade_table() -> UpgradeTable:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mmbridge.appservice.db import (
+from mmbridge.db import (
     Connection,
     Database,
     DatabaseConnectError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmbridge.appservice.db import Database, rewrite_placeholders_for_sqlite
+from mmbridge.db import Database, rewrite_placeholders_for_sqlite
 
 from .store_helpers import OWNER, Cleanup
 

@@ -7,7 +7,13 @@ import re
 
 import pytest
 
-from mmbridge.appservice.db import (
+from mmbridge.appservice.store import (
+    UPGRADE_TABLE_NAME,
+    SQLStateStore,
+    appservice_upgrade_table,
+    create_state_store,
+)
+from mmbridge.db import (
     Connection,
     Database,
     OwnerMismatchError,
@@ -15,12 +21,6 @@ from mmbridge.appservice.db import (
     Scheme,
     UpgradeError,
     UpgradeTable,
-)
-from mmbridge.appservice.store import (
-    UPGRADE_TABLE_NAME,
-    SQLStateStore,
-    appservice_upgrade_table,
-    create_state_store,
 )
 
 from .store_helpers import OWNER, Cleanup

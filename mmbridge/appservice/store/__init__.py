@@ -3,7 +3,7 @@ transaction counter and small key/values, in memory, SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
-from ..db import Database
+from ...db import Database
 from .base import PuppetRecord, StateStore
 from .memory import MemoryStateStore
 from .sql import UPGRADE_TABLE_NAME, SQLStateStore, appservice_upgrade_table

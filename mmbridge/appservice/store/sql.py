@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..db import Connection, Database, Row, Scheme, UpgradeTable
+from ...db import Connection, Database, Row, Scheme, UpgradeTable
 from .base import PuppetRecord, StateStore, check_txn_count
 
 #: The appservice's key in the version table.
@@ -79,7 +79,7 @@ def _puppet(row: Row | None) -> PuppetRecord | None:
 
 
 class SQLStateStore(StateStore):
-    """The state store in a :class:`~mmbridge.appservice.db.Database` (SQLite or PostgreSQL).
+    """The state store in a :class:`~mmbridge.db.Database` (SQLite or PostgreSQL).
 
     ``start()`` connects the database if it is not running yet (and then ``stop()`` closes it);
     a database the caller started, e.g. one shared with a bridge's own tables, is left open by
