@@ -42,7 +42,9 @@ async def open_store(backend: str, workdir: Path) -> tuple[StateStore, Callable[
         await store.start()
         return store, store.stop
     if backend == "sqlite":
-        store = create_state_store(f"sqlite:///{workdir / 'bench.db'}", owner="mmbridge-bench")
+        store = create_state_store(
+            f"sqlite:///{workdir / 'bench.db'}", owner="mmbridge-bench", bridge_id="bench"
+        )
         await store.start()
         return store, store.stop
     import asyncpg
@@ -53,7 +55,7 @@ async def open_store(backend: str, workdir: Path) -> tuple[StateStore, Callable[
         await admin.execute(f'CREATE SCHEMA "{schema}"')
     finally:
         await admin.close()
-    store = create_state_store(f"{PG_URL}?schema={schema}", owner="mmbridge-bench")
+    store = create_state_store(f"{PG_URL}?schema={schema}", owner="mmbridge-bench", bridge_id="bench")
     await store.start()
 
     async def close() -> None:

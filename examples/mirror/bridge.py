@@ -75,7 +75,7 @@ class MirrorBridge:
         self.db = Database.create(
             database_url, upgrade_table=[appservice_upgrade_table(), mirror_upgrade_table()], owner="mirror"
         )
-        self.store = SQLStateStore(self.db)
+        self.store = SQLStateStore(self.db, bridge_id="mirror")
         self.messages = MessageMap(self.db)
         self.metrics = BridgeMetrics()
         self.appservice = AppServiceAPI(

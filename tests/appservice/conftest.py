@@ -27,7 +27,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[StateStore]:
-    store = create_state_store(store_url, owner="mmbridge-tests")
+    store = create_state_store(store_url, owner="mmbridge-tests", bridge_id="tests")
     await store.start()
     try:
         yield store

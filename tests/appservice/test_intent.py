@@ -89,7 +89,7 @@ async def test_restart_with_the_same_store_recreates_nothing(
 
     first_ids: list[str] = []
     for run in range(2):
-        store = create_state_store(store_url, owner="mmbridge-tests")
+        store = create_state_store(store_url, owner="mmbridge-tests", bridge_id="tests")
         await store.start()
         appservice = make_appservice(emulator, store, bridge_bot[1])
         await appservice.start()

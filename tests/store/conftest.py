@@ -45,7 +45,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
 @pytest_asyncio.fixture
 async def store(store_url: str | None) -> AsyncIterator[StateStore]:
     """A started state store on each backend."""
-    state_store = create_state_store(store_url, owner=OWNER)
+    state_store = create_state_store(store_url, owner=OWNER, bridge_id="tests")
     await state_store.start()
     try:
         yield state_store

@@ -35,7 +35,7 @@ async def test_is_healthy(store: StateStore) -> None:
 
 async def test_factory_picks_the_backend(store_url: str | None, store: StateStore) -> None:
     assert isinstance(store, MemoryStateStore if store_url is None else SQLStateStore)
-    assert isinstance(create_state_store("memory://", OWNER), MemoryStateStore)
+    assert isinstance(create_state_store("memory://", OWNER, bridge_id="tests"), MemoryStateStore)
 
 
 async def test_puppet_round_trip_and_replace(store: StateStore) -> None:
@@ -157,7 +157,7 @@ async def test_concurrent_txn_reservations_never_overlap(store: StateStore) -> N
 async def test_two_stores_on_one_database_never_overlap(
     store: StateStore, sql_store_url: str, cleanup: Cleanup
 ) -> None:
-    other = cleanup(create_state_store(sql_store_url, owner=OWNER))
+    other = cleanup(create_state_store(sql_store_url, owner=OWNER, bridge_id="tests"))
     await other.start()
     counts = [(i % 5) + 1 for i in range(40)]
     starts = await asyncio.gather(
@@ -176,7 +176,7 @@ async def test_data_survives_a_restart(store: StateStore, sql_store_url: str, cl
     await store.stop()
     assert not await store.is_healthy()
 
-    reopened = cleanup(create_state_store(sql_store_url, owner=OWNER))
+    reopened = cleanup(create_state_store(sql_store_url, owner=OWNER, bridge_id="tests"))
     await reopened.start()
     assert await reopened.get_puppet(ALICE.user_id) == ALICE
     assert await reopened.is_team_member("team1", ALICE.user_id)

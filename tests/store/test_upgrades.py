@@ -67,7 +67,7 @@ async def raw_database(cleanup: Cleanup, url: str) -> Database:
 
 
 async def test_fresh_database_gets_the_latest_version(db_url: str, cleanup: Cleanup) -> None:
-    store = cleanup(create_state_store(db_url, owner=OWNER))
+    store = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="tests"))
     await store.start()
     raw = await raw_database(cleanup, db_url)
     assert await version_of(raw, UPGRADE_TABLE_NAME) == appservice_upgrade_table().latest_version >= 1
@@ -84,7 +84,7 @@ async def test_newer_schema_is_refused_and_left_untouched(db_url: str, cleanup: 
     await raw.execute("INSERT INTO mmbridge_version (name, version) VALUES ($1, 99)", UPGRADE_TABLE_NAME)
     before = await table_names(raw)
 
-    store = cleanup(create_state_store(db_url, owner=OWNER))
+    store = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="tests"))
     latest = appservice_upgrade_table().latest_version
     message = f"database schema version 99 is newer than this mmbridge knows ({latest}); refusing to start"
     with pytest.raises(SchemaTooNewError, match=re.escape(message)) as caught:
@@ -121,21 +121,21 @@ async def test_failing_upgrade_rolls_back_that_step(db_url: str, cleanup: Cleanu
 
 
 async def test_owner_check(db_url: str, cleanup: Cleanup) -> None:
-    first = cleanup(create_state_store(db_url, owner="mmbridge-irc"))
+    first = cleanup(create_state_store(db_url, owner="mmbridge-irc", bridge_id="tests"))
     await first.start()
     await first.stop()
-    intruder = cleanup(create_state_store(db_url, owner="mmbridge-xmpp"))
+    intruder = cleanup(create_state_store(db_url, owner="mmbridge-xmpp", bridge_id="tests"))
     with pytest.raises(OwnerMismatchError, match=r"belongs to 'mmbridge-irc', not 'mmbridge-xmpp'") as caught:
         await intruder.start()
     assert (caught.value.stored_owner, caught.value.owner) == ("mmbridge-irc", "mmbridge-xmpp")
-    again = cleanup(create_state_store(db_url, owner="mmbridge-irc"))
+    again = cleanup(create_state_store(db_url, owner="mmbridge-irc", bridge_id="tests"))
     await again.start()
 
 
 async def test_independent_tables_share_one_database(db_url: str, cleanup: Cleanup) -> None:
     db = cleanup(Database.create(db_url, upgrade_table=bridge_table(steps=1), owner=OWNER))
     await db.start()
-    store = SQLStateStore(db)  # the bridge's database, shared with the appservice store
+    store = SQLStateStore(db, bridge_id="tests")  # the bridge's database, shared with the appservice store
     await store.start()
     await store.set_value("k", "v")
     await store.stop()

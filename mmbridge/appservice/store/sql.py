@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ...db import Connection, Database, Row, Scheme, UpgradeTable
+from ...db import Connection, Database, DatabaseError, OwnerMismatchError, Row, Scheme, UpgradeTable
 from .base import PuppetRecord, StateStore, check_txn_count
 
 #: The appservice's key in the version table.
@@ -55,14 +55,73 @@ def appservice_upgrade_table() -> UpgradeTable:
             "CREATE TABLE mmbridge_kv (name TEXT PRIMARY KEY, value TEXT NOT NULL)" + without_rowid
         )
 
+    @table.register(description="scope every row by bridge id, so bridges can share one database")
+    async def v2(conn: Connection, scheme: Scheme) -> None:
+        await _scope_rows_by_bridge(conn, scheme)
+
     return table
 
 
+#: (table, columns kept, the new primary key, extra constraints) of the v2 rebuild.
+_SCOPED_TABLES = (
+    (
+        "mmbridge_puppet",
+        "user_id TEXT NOT NULL, username TEXT NOT NULL, token TEXT NOT NULL, "
+        "token_id TEXT NOT NULL DEFAULT '', display_name_hash TEXT NOT NULL DEFAULT '', "
+        "avatar_hash TEXT NOT NULL DEFAULT ''",
+        "user_id, username, token, token_id, display_name_hash, avatar_hash",
+        "bridge_id, user_id",
+        ", UNIQUE (bridge_id, username)",
+    ),
+    (
+        "mmbridge_team_member",
+        "team_id TEXT NOT NULL, user_id TEXT NOT NULL",
+        "team_id, user_id",
+        "bridge_id, team_id, user_id",
+        "",
+    ),
+    (
+        "mmbridge_channel_member",
+        "channel_id TEXT NOT NULL, user_id TEXT NOT NULL",
+        "channel_id, user_id",
+        "bridge_id, channel_id, user_id",
+        "",
+    ),
+    ("mmbridge_real_user", "user_id TEXT NOT NULL, token TEXT NOT NULL", "user_id", "bridge_id, user_id", ""),
+    ("mmbridge_txn_counter", "next_id BIGINT NOT NULL", "next_id", "bridge_id", ""),
+    ("mmbridge_kv", "name TEXT NOT NULL, value TEXT NOT NULL", "name, value", "bridge_id, name", ""),
+)
+
+
+async def _scope_rows_by_bridge(conn: Connection, scheme: Scheme) -> None:
+    """Rebuild each table with a leading ``bridge_id`` (SQLite cannot change a primary key in
+    place). Existing rows get the bridge id ``''``: the first bridge to open the store adopts them
+    (see :meth:`SQLStateStore.start`), so a database made before scoping keeps its data."""
+    for name, columns, kept, key, extra in _SCOPED_TABLES:
+        await conn.execute(
+            f"CREATE TABLE {name}_scoped (bridge_id TEXT NOT NULL, {columns}, PRIMARY KEY ({key}){extra})"
+            + (" WITHOUT ROWID" if scheme == Scheme.SQLITE else "")
+        )
+        await conn.execute(f"INSERT INTO {name}_scoped (bridge_id, {kept}) SELECT '', {kept} FROM {name}")  # noqa: S608 - fixed table names
+        await conn.execute(f"DROP TABLE {name}")
+        await conn.execute(f"ALTER TABLE {name}_scoped RENAME TO {name}")
+    for kind in ("team", "channel"):
+        await conn.execute(
+            f"CREATE INDEX mmbridge_{kind}_member_user ON mmbridge_{kind}_member (bridge_id, user_id)"
+        )
+    await conn.execute(
+        "CREATE TABLE mmbridge_scope (bridge_id TEXT PRIMARY KEY, server TEXT NOT NULL DEFAULT '')"
+    )
+
+
 _SELECT_PUPPET = (
-    "SELECT user_id, username, token, token_id, display_name_hash, avatar_hash FROM mmbridge_puppet WHERE "
+    "SELECT user_id, username, token, token_id, display_name_hash, avatar_hash FROM mmbridge_puppet "
+    "WHERE bridge_id = $1 AND "
 )
 #: Health checks fail after this many seconds.
 HEALTH_CHECK_TIMEOUT = 5.0
+#: The bridge id of rows written before rows were scoped (adopted by the first bridge).
+_UNSCOPED = ""
 
 
 def _puppet(row: Row | None) -> PuppetRecord | None:
@@ -81,31 +140,92 @@ def _puppet(row: Row | None) -> PuppetRecord | None:
 class SQLStateStore(StateStore):
     """The state store in a :class:`~mmbridge.db.Database` (SQLite or PostgreSQL).
 
+    Every row belongs to one ``bridge_id``, so several bridges (or several instances of one, say
+    the two sides of a Mattermost <-> Mattermost link) can share one database without their
+    puppets, memberships, counters or values meeting. ``server``, when given, binds the bridge id
+    to one Mattermost server: a later start with the same id against another server is refused
+    (its puppets and tokens would mean nothing there).
+
     ``start()`` connects the database if it is not running yet (and then ``stop()`` closes it);
     a database the caller started, e.g. one shared with a bridge's own tables, is left open by
     ``stop()``. Either way ``start()`` brings the ``mmbridge_appservice`` tables up to date.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, bridge_id: str, server: str = "") -> None:
+        if not bridge_id:
+            raise ValueError("bridge_id must be a non-empty name (it scopes every row of the store)")
         self.db = db
+        self.bridge_id = bridge_id
+        self.server = server
         self._owns_db = False
 
     def __repr__(self) -> str:
-        return f"SQLStateStore({self.db!r})"
+        return f"SQLStateStore({self.db!r}, bridge_id={self.bridge_id!r})"
 
     async def start(self) -> None:
-        """Connect (if needed) and run the appservice's missing schema upgrades."""
+        """Connect (if needed), run the appservice's missing schema upgrades and claim the scope.
+
+        Raises:
+            OwnerMismatchError: this bridge id was used with another Mattermost server.
+        """
         started_here = False
         if not self.db.is_running:
             await self.db.start()
             started_here = True
         try:
             await self.db.upgrade(appservice_upgrade_table())
+            await self._claim_scope()
         except BaseException:
             if started_here:
                 await self.db.stop()
             raise
         self._owns_db = self._owns_db or started_here
+
+    async def _claim_scope(self) -> None:
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                "SELECT server FROM mmbridge_scope WHERE bridge_id = $1", self.bridge_id
+            )
+            if row is not None:
+                stored = str(row["server"])
+                if self.server and stored and stored != self.server:
+                    raise OwnerMismatchError(
+                        f"{self.db.url}: bridge id {self.bridge_id!r} belongs to the Mattermost server "
+                        f"{stored}, not {self.server}; give this bridge another id (a moved server: "
+                        "update mmbridge_scope.server)",
+                        stored_owner=stored,
+                        owner=self.server,
+                    )
+                if self.server and not stored:
+                    await conn.execute(
+                        "UPDATE mmbridge_scope SET server = $2 WHERE bridge_id = $1",
+                        self.bridge_id,
+                        self.server,
+                    )
+                return
+            first_claim = await conn.fetchval("SELECT COUNT(*) FROM mmbridge_scope") == 0
+            await conn.execute(
+                "INSERT INTO mmbridge_scope (bridge_id, server) VALUES ($1, $2)", self.bridge_id, self.server
+            )
+            adopted = 0
+            if first_claim:  # rows from before scoping belong to the database's first bridge
+                for name, *_ in _SCOPED_TABLES:
+                    adopted += await conn.execute(
+                        f"UPDATE {name} SET bridge_id = $1 WHERE bridge_id = $2",  # noqa: S608 - fixed names
+                        self.bridge_id,
+                        _UNSCOPED,
+                    )
+            counter = await conn.fetchval(
+                "SELECT next_id FROM mmbridge_txn_counter WHERE bridge_id = $1", self.bridge_id
+            )
+            if counter is None:
+                await conn.execute(
+                    "INSERT INTO mmbridge_txn_counter (bridge_id, next_id) VALUES ($1, 1)", self.bridge_id
+                )
+        if adopted:
+            log.info(
+                "%s: bridge %r adopted %d rows stored before scoping", self.db.url, self.bridge_id, adopted
+            )
 
     async def stop(self) -> None:
         """Close the database if :meth:`start` opened it."""
@@ -126,30 +246,32 @@ class SQLStateStore(StateStore):
 
     async def get_puppet(self, user_id: str) -> PuppetRecord | None:
         """The puppet with this user id, or None."""
-        return _puppet(await self.db.fetchrow(_SELECT_PUPPET + "user_id = $1", user_id))
+        return _puppet(await self.db.fetchrow(_SELECT_PUPPET + "user_id = $2", self.bridge_id, user_id))
 
     async def get_puppet_by_username(self, username: str) -> PuppetRecord | None:
         """The puppet with this username, or None."""
-        return _puppet(await self.db.fetchrow(_SELECT_PUPPET + "username = $1", username))
+        return _puppet(await self.db.fetchrow(_SELECT_PUPPET + "username = $2", self.bridge_id, username))
 
     async def put_puppet(self, record: PuppetRecord) -> None:
         """Insert or replace; drops another user id's record holding the same username."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "DELETE FROM mmbridge_puppet WHERE username = $1 AND user_id <> $2",
+                "DELETE FROM mmbridge_puppet WHERE bridge_id = $1 AND username = $2 AND user_id <> $3",
+                self.bridge_id,
                 record.username,
                 record.user_id,
             )
             await conn.execute(
                 """INSERT INTO mmbridge_puppet
-                    (user_id, username, token, token_id, display_name_hash, avatar_hash)
-                VALUES ($1, $2, $3, $4, $5, $6)
-                ON CONFLICT (user_id) DO UPDATE SET
+                    (bridge_id, user_id, username, token, token_id, display_name_hash, avatar_hash)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (bridge_id, user_id) DO UPDATE SET
                     username = excluded.username,
                     token = excluded.token,
                     token_id = excluded.token_id,
                     display_name_hash = excluded.display_name_hash,
                     avatar_hash = excluded.avatar_hash""",
+                self.bridge_id,
                 record.user_id,
                 record.username,
                 record.token,
@@ -166,9 +288,10 @@ class SQLStateStore(StateStore):
             return
         await self.db.execute(
             """UPDATE mmbridge_puppet SET
-                display_name_hash = COALESCE($2, display_name_hash),
-                avatar_hash = COALESCE($3, avatar_hash)
-            WHERE user_id = $1""",
+                display_name_hash = COALESCE($3, display_name_hash),
+                avatar_hash = COALESCE($4, avatar_hash)
+            WHERE bridge_id = $1 AND user_id = $2""",
+            self.bridge_id,
             user_id,
             display_name_hash,
             avatar_hash,
@@ -176,80 +299,85 @@ class SQLStateStore(StateStore):
 
     async def delete_puppet(self, user_id: str) -> None:
         """Forget the puppet."""
-        await self.db.execute("DELETE FROM mmbridge_puppet WHERE user_id = $1", user_id)
+        await self.db.execute(
+            "DELETE FROM mmbridge_puppet WHERE bridge_id = $1 AND user_id = $2", self.bridge_id, user_id
+        )
 
     # ---- memberships ------------------------------------------------------------------------
 
     async def is_team_member(self, team_id: str, user_id: str) -> bool:
         """Whether the user is known to be in the team."""
-        found = await self.db.fetchval(
-            "SELECT 1 FROM mmbridge_team_member WHERE team_id = $1 AND user_id = $2", team_id, user_id
-        )
-        return found is not None
+        return await self._is_member("team", team_id, user_id)
 
     async def set_team_member(self, team_id: str, user_id: str, member: bool) -> None:
         """Record team membership."""
-        if member:
-            await self.db.execute(
-                "INSERT INTO mmbridge_team_member (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                team_id,
-                user_id,
-            )
-        else:
-            await self.db.execute(
-                "DELETE FROM mmbridge_team_member WHERE team_id = $1 AND user_id = $2", team_id, user_id
-            )
+        await self._set_member("team", team_id, user_id, member)
 
     async def is_channel_member(self, channel_id: str, user_id: str) -> bool:
         """Whether the user is known to be in the channel."""
+        return await self._is_member("channel", channel_id, user_id)
+
+    async def set_channel_member(self, channel_id: str, user_id: str, member: bool) -> None:
+        """Record channel membership."""
+        await self._set_member("channel", channel_id, user_id, member)
+
+    async def _is_member(self, kind: str, container: str, user_id: str) -> bool:
         found = await self.db.fetchval(
-            "SELECT 1 FROM mmbridge_channel_member WHERE channel_id = $1 AND user_id = $2",
-            channel_id,
+            f"SELECT 1 FROM mmbridge_{kind}_member WHERE bridge_id = $1 AND {kind}_id = $2 AND user_id = $3",  # noqa: S608 - fixed table names
+            self.bridge_id,
+            container,
             user_id,
         )
         return found is not None
 
-    async def set_channel_member(self, channel_id: str, user_id: str, member: bool) -> None:
-        """Record channel membership."""
+    async def _set_member(self, kind: str, container: str, user_id: str, member: bool) -> None:
         if member:
-            await self.db.execute(
-                "INSERT INTO mmbridge_channel_member (channel_id, user_id) VALUES ($1, $2) "
-                "ON CONFLICT DO NOTHING",
-                channel_id,
-                user_id,
+            sql = (
+                f"INSERT INTO mmbridge_{kind}_member (bridge_id, {kind}_id, user_id) VALUES ($1, $2, $3) "  # noqa: S608 - fixed table names
+                "ON CONFLICT DO NOTHING"
             )
         else:
-            await self.db.execute(
-                "DELETE FROM mmbridge_channel_member WHERE channel_id = $1 AND user_id = $2",
-                channel_id,
-                user_id,
+            sql = (
+                f"DELETE FROM mmbridge_{kind}_member WHERE bridge_id = $1 AND {kind}_id = $2 AND user_id = $3"  # noqa: S608 - fixed table names
             )
+        await self.db.execute(sql, self.bridge_id, container, user_id)
 
     async def forget_user_memberships(self, user_id: str) -> None:
         """Forget every membership of the user (indexed by user id)."""
         async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM mmbridge_team_member WHERE user_id = $1", user_id)
-            await conn.execute("DELETE FROM mmbridge_channel_member WHERE user_id = $1", user_id)
+            for kind in ("team", "channel"):
+                await conn.execute(
+                    f"DELETE FROM mmbridge_{kind}_member WHERE bridge_id = $1 AND user_id = $2",  # noqa: S608 - fixed table names
+                    self.bridge_id,
+                    user_id,
+                )
 
     # ---- real users ---------------------------------------------------------------------------
 
     async def get_real_user_token(self, user_id: str) -> str | None:
         """The real user's token, or None."""
-        token = await self.db.fetchval("SELECT token FROM mmbridge_real_user WHERE user_id = $1", user_id)
+        token = await self.db.fetchval(
+            "SELECT token FROM mmbridge_real_user WHERE bridge_id = $1 AND user_id = $2",
+            self.bridge_id,
+            user_id,
+        )
         return None if token is None else str(token)
 
     async def put_real_user(self, user_id: str, token: str) -> None:
         """Store a real user's token."""
         await self.db.execute(
-            "INSERT INTO mmbridge_real_user (user_id, token) VALUES ($1, $2) "
-            "ON CONFLICT (user_id) DO UPDATE SET token = excluded.token",
+            "INSERT INTO mmbridge_real_user (bridge_id, user_id, token) VALUES ($1, $2, $3) "
+            "ON CONFLICT (bridge_id, user_id) DO UPDATE SET token = excluded.token",
+            self.bridge_id,
             user_id,
             token,
         )
 
     async def delete_real_user(self, user_id: str) -> None:
         """Forget a real user's token."""
-        await self.db.execute("DELETE FROM mmbridge_real_user WHERE user_id = $1", user_id)
+        await self.db.execute(
+            "DELETE FROM mmbridge_real_user WHERE bridge_id = $1 AND user_id = $2", self.bridge_id, user_id
+        )
 
     # ---- transaction ids ----------------------------------------------------------------------
 
@@ -258,22 +386,31 @@ class SQLStateStore(StateStore):
         orders concurrent reservations, from any process."""
         check_txn_count(count)
         end = await self.db.fetchval(
-            "UPDATE mmbridge_txn_counter SET next_id = next_id + $1 WHERE id = 1 RETURNING next_id", count
+            "UPDATE mmbridge_txn_counter SET next_id = next_id + $2 WHERE bridge_id = $1 RETURNING next_id",
+            self.bridge_id,
+            count,
         )
+        if end is None:
+            raise DatabaseError(
+                f"{self.db.url}: no transaction counter for bridge {self.bridge_id!r}: start() first"
+            )
         return int(end) - count
 
     # ---- key/value ------------------------------------------------------------------------------
 
     async def get_value(self, key: str) -> str | None:
         """The value under ``key``, or None."""
-        value = await self.db.fetchval("SELECT value FROM mmbridge_kv WHERE name = $1", key)
+        value = await self.db.fetchval(
+            "SELECT value FROM mmbridge_kv WHERE bridge_id = $1 AND name = $2", self.bridge_id, key
+        )
         return None if value is None else str(value)
 
     async def set_value(self, key: str, value: str) -> None:
         """Store ``value`` under ``key``."""
         await self.db.execute(
-            "INSERT INTO mmbridge_kv (name, value) VALUES ($1, $2) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            "INSERT INTO mmbridge_kv (bridge_id, name, value) VALUES ($1, $2, $3) "
+            "ON CONFLICT (bridge_id, name) DO UPDATE SET value = excluded.value",
+            self.bridge_id,
             key,
             value,
         )
