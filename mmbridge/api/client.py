@@ -15,6 +15,7 @@ from .endpoints import (
     FilesAPI,
     PostsAPI,
     ReactionsAPI,
+    RolesAPI,
     SystemAPI,
     TeamsAPI,
     TokensAPI,
@@ -37,7 +38,7 @@ class ClientAPI:
     ...     await client.posts.create(channel_id, "hello")
 
     Endpoint groups: :attr:`users`, :attr:`bots`, :attr:`tokens`, :attr:`teams`, :attr:`channels`,
-    :attr:`posts`, :attr:`reactions`, :attr:`files`, :attr:`system`, :attr:`webhooks`,
+    :attr:`posts`, :attr:`reactions`, :attr:`roles`, :attr:`files`, :attr:`system`, :attr:`webhooks`,
     :attr:`commands`; :attr:`websocket` is the
     event stream. :meth:`as_user` gives a client
     for another token that shares the connection pool, rate limiter and transaction ids.
@@ -71,6 +72,11 @@ class ClientAPI:
     def tokens(self) -> TokensAPI:
         """``/users/{id}/tokens``."""
         return TokensAPI(self.http)
+
+    @cached_property
+    def roles(self) -> RolesAPI:
+        """``/roles``."""
+        return RolesAPI(self.http)
 
     @cached_property
     def teams(self) -> TeamsAPI:

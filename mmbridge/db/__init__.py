@@ -11,6 +11,7 @@ from .dialect import Scheme, rewrite_placeholders_for_sqlite
 from .errors import (
     DatabaseConnectError,
     DatabaseError,
+    DatabaseLockedError,
     OwnerMismatchError,
     SchemaTooNewError,
     UpgradeError,
@@ -24,6 +25,7 @@ __all__ = [
     "Database",
     "DatabaseConnectError",
     "DatabaseError",
+    "DatabaseLockedError",
     "OwnerMismatchError",
     "Row",
     "SchemaTooNewError",

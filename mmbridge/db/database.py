@@ -170,6 +170,16 @@ class Database(ABC):
     def acquire(self) -> AbstractAsyncContextManager[Connection]:
         """One connection for several statements, in autocommit mode (no transaction)."""
 
+    @abstractmethod
+    def instance_lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        """``async with db.instance_lock("irc"):`` holds a lock no other process can take on this
+        database until the block ends or the process dies (even by SIGKILL), so two daemons of one
+        bridge never run at once.
+
+        Raises:
+            DatabaseLockedError: another process holds it (at once; this never waits).
+        """
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """``async with db.transaction() as conn:`` — all statements on ``conn`` commit together, or

@@ -15,6 +15,10 @@ class DatabaseConnectError(DatabaseError):
     """The database could not be opened or reached."""
 
 
+class DatabaseLockedError(DatabaseError):
+    """Another process holds the lock this one asked for (see :meth:`Database.instance_lock`)."""
+
+
 class OwnerMismatchError(DatabaseError):
     """The database belongs to another program (another owner name was stored at its first migration)."""
 

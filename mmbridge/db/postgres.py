@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from .database import Connection, Database
 from .dialect import Scheme
-from .errors import DatabaseConnectError
+from .errors import DatabaseConnectError, DatabaseLockedError
 from .row import Row
 from .url import PostgresTarget, scrub, url_secrets
 
@@ -148,6 +149,32 @@ class PostgresDatabase(Database):
             await asyncio.wait_for(pool.close(), _CLOSE_TIMEOUT)
         except TimeoutError:
             pool.terminate()
+
+    @asynccontextmanager
+    async def instance_lock(self, name: str) -> AsyncIterator[None]:
+        """A session advisory lock, held on one pooled connection for the whole block; the server
+        drops it when that connection closes, which a killed process's connection does."""
+        pool = self._pool
+        if pool is None:
+            raise self._not_running()
+        scope = f"mmbridge instance {self.schema or ''}.{name}".encode()
+        key = int.from_bytes(hashlib.sha256(scope).digest()[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+        async with pool.acquire() as raw:
+            if not await raw.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                holder = await raw.fetchval(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND ((classid::bigint << 32) | objid::bigint) = $1 LIMIT 1",
+                    key,
+                )
+                raise DatabaseLockedError(
+                    f"{self.url}: another process (PostgreSQL backend {holder or '?'}) is running bridge "
+                    f"{name!r} on this database"
+                )
+            try:
+                yield
+            finally:
+                if not raw.is_closed():
+                    await raw.fetchval("SELECT pg_advisory_unlock($1)", key)
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:

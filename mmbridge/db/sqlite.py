@@ -4,6 +4,8 @@ the process's tasks one at a time."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -13,7 +15,7 @@ import aiosqlite
 
 from .database import Connection, Database
 from .dialect import Scheme, rewrite_placeholders_for_sqlite
-from .errors import DatabaseConnectError, DatabaseError
+from .errors import DatabaseConnectError, DatabaseError, DatabaseLockedError
 from .row import Row
 from .url import SQLiteTarget
 
@@ -200,6 +202,32 @@ class SQLiteDatabase(Database):
             self._conn = None
             self._stopped()
             await raw.close()
+
+    @asynccontextmanager
+    async def instance_lock(self, name: str) -> AsyncIterator[None]:
+        """An exclusive ``flock`` on ``<database file>.<name>.lock``, which the kernel releases when
+        the process ends however it ends. A ``:memory:`` database has no other process to fear."""
+        if self.path == ":memory:":
+            yield
+            return
+        lock_path = f"{self.path}.{name}.lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DatabaseConnectError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise DatabaseLockedError(
+                    f"{self.url}: another process (pid {holder}) is running bridge {name!r} on this database"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:

@@ -55,7 +55,7 @@ from .posts import FileInfo, FileUploadResult, Post, PostList, Reaction
 from .serialization import MattermostObject, structure, structure_list, unstructure
 from .system import ServerVersion
 from .teams import Team, TeamMember, TeamType
-from .users import Bot, User, UserAccessToken, UserStatus
+from .users import Bot, Role, User, UserAccessToken, UserStatus
 
 __all__ = [
     "KNOWN_EVENT_TYPES",
@@ -98,6 +98,7 @@ __all__ = [
     "Reaction",
     "ReactionAddedEvent",
     "ReactionRemovedEvent",
+    "Role",
     "ServerVersion",
     "SlashCommandEvent",
     "StatusChangeEvent",

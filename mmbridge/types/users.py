@@ -88,3 +88,16 @@ class UserStatus(MattermostObject):
     status: str = "offline"
     manual: bool = False
     last_activity_at: int = 0
+
+
+@attrs.frozen
+class Role(MattermostObject):
+    """A role (``system_admin``, ``team_user``, ...) and the permissions it grants."""
+
+    id: str
+    name: str = ""
+    display_name: str = ""
+    description: str = ""
+    permissions: list[str] = attrs.field(factory=list)
+    scheme_managed: bool = False
+    built_in: bool = False

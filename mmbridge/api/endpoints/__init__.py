@@ -6,6 +6,7 @@ from .commands import CommandsAPI
 from .files import FilesAPI
 from .posts import PostsAPI
 from .reactions import ReactionsAPI
+from .roles import RolesAPI
 from .system import SystemAPI
 from .teams import TeamsAPI
 from .tokens import TokensAPI
@@ -19,6 +20,7 @@ __all__ = [
     "FilesAPI",
     "PostsAPI",
     "ReactionsAPI",
+    "RolesAPI",
     "SystemAPI",
     "TeamsAPI",
     "TokensAPI",

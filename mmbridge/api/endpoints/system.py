@@ -1,4 +1,4 @@
-"""``/system``: health and version."""
+"""``/system`` and ``/config/client``: health, version and the settings clients may read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .base import EndpointGroup
 
 
 class SystemAPI(EndpointGroup):
-    """Server status: ping and version."""
+    """Server status: ping, version and the client configuration."""
 
     __slots__ = ()
 
@@ -28,3 +28,11 @@ class SystemAPI(EndpointGroup):
         if not raw:
             raise MalformedResponseError("server sent no X-Version-Id header")
         return ServerVersion(raw)
+
+    async def client_config(self) -> dict[str, str]:
+        """``GET /config/client?format=old``: the settings clients may read, as the server's strings
+        (``"true"``/``"false"`` for flags), e.g. ``EnableUserAccessTokens``."""
+        data = await self.http.request("GET", ("config", "client"), params={"format": "old"})
+        if not isinstance(data, dict):
+            raise MalformedResponseError("the client config is not a JSON object")
+        return {str(key): str(value) for key, value in data.items()}

@@ -132,6 +132,23 @@ def load_config(
     return LoadedConfig(core=core, section=bridge_section, path=path, document=document)
 
 
+def load_typed(path: Path | str, cls: type[T], *, text: str | None = None) -> T:
+    """Load a YAML file of the shape ``cls`` (an attrs class), with the same checks and messages as
+    the config, but no environment overrides (the registration file, for instance).
+
+    Raises:
+        ConfigFileError: the file is missing, unreadable or not YAML.
+        ConfigError: the values are not right.
+    """
+    path = Path(path)
+    document = load_document(read_config_file(path) if text is None else text, str(path))
+    loader = _Loader(str(path), document, {}, path.parent)
+    value = loader.structure_section(cls, loader.resolve_section(cls, document, ()), ())
+    if loader.problems or value is None:
+        raise ConfigError(str(path), loader.problems)
+    return value
+
+
 class _Loader:
     def __init__(self, source: str, document: CommentedMap, env: Mapping[str, str], base_dir: Path) -> None:
         self.source = source

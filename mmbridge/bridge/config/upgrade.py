@@ -10,9 +10,7 @@ written atomically, after a backup beside it.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import attrs
 from ruamel.yaml.comments import CommentedMap
 
+from ..files import atomic_write
 from .loader import SECRET_FILE_SUFFIX, is_attrs_class, section_fields
 from .problems import ConfigProblem
 from .secret import Secret
@@ -277,7 +276,7 @@ def write_upgrade(path: Path, text: str) -> Path:
     """Back ``path`` up beside itself, then replace it with ``text`` atomically; returns the backup.
 
     The new file keeps the old one's permissions. Raises ``OSError`` (nothing replaced) when the
-    folder is not writable.
+    folder is not writable or the disk is full.
     """
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup = path.with_name(f"{path.name}.{stamp}.bak")
@@ -286,21 +285,5 @@ def write_upgrade(path: Path, text: str) -> Path:
         backup = path.with_name(f"{path.name}.{stamp}-{counter}.bak")
         counter += 1
     shutil.copy2(path, backup)
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    atomic_write(path, text, mode=path.stat().st_mode & 0o7777)
     return backup

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import actions, bots, channels, commands, files, hooks, posts, reactions, system, teams, tokens, users
+from . import (
+    actions,
+    bots,
+    channels,
+    commands,
+    files,
+    hooks,
+    posts,
+    reactions,
+    roles,
+    system,
+    teams,
+    tokens,
+    users,
+)
 
 
 def add_routes(app: web.Application) -> None:
@@ -18,6 +32,7 @@ def add_routes(app: web.Application) -> None:
         channels,
         posts,
         reactions,
+        roles,
         files,
         hooks,
         commands,
