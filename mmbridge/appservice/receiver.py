@@ -96,6 +96,7 @@ class Receiver:
         health_checks: Mapping[str, HealthCheck] | None = None,
         prefix: str = "/mattermost",
         max_body_size: int = DEFAULT_MAX_BODY,
+        serve_metrics: bool = True,
         log: logging.Logger | None = None,
     ) -> None:
         self.dispatcher = dispatcher
@@ -104,9 +105,12 @@ class Receiver:
         self.health_checks = dict(health_checks or {})
         self.prefix = prefix.rstrip("/")
         self.max_body_size = max_body_size
+        self.serve_metrics = serve_metrics
         self.log = log or logging.getLogger("mmbridge.receiver")
         self._runner: web.AppRunner | None = None
+        self._status_runner: web.AppRunner | None = None
         self.url: URL | None = None
+        self.status_url: URL | None = None
 
     def make_app(self) -> web.Application:
         """The aiohttp application with every endpoint."""
@@ -117,27 +121,53 @@ class Receiver:
         app.router.add_get(f"{p}/command", self._endpoint("command", self._command))
         app.router.add_post(f"{p}/action", self._endpoint("action", self._action))
         app.router.add_post(f"{p}/dialog", self._endpoint("dialog", self._dialog))
-        app.router.add_get("/health", self._health)
-        app.router.add_get("/health/live", self._live)
-        app.router.add_get("/metrics", self._metrics)
+        self._add_status_routes(app)
         return app
 
+    def make_status_app(self) -> web.Application:
+        """An application with only ``/health``, ``/health/live`` and ``/metrics`` (for a private port)."""
+        app = web.Application()
+        self._add_status_routes(app)
+        return app
+
+    def _add_status_routes(self, app: web.Application) -> None:
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/health/live", self._live)
+        if self.serve_metrics:
+            app.router.add_get("/metrics", self._metrics)
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> URL:
-        """Serve on ``host:port`` (0: a free port); returns the base URL."""
-        self._runner = web.AppRunner(self.make_app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.url = URL.build(scheme="http", host=host, port=bound[1])
+        """Serve on ``host:port`` (0: a free port); returns the base URL.
+
+        Raises:
+            OSError: the address cannot be listened on (in use, not local).
+        """
+        self._runner, self.url = await self._serve(self.make_app(), host, port)
         self.log.info("receiver listening on %s", self.url)
         return self.url
 
+    async def start_status(self, host: str, port: int) -> URL:
+        """Also serve the status routes alone on ``host:port`` (see :meth:`make_status_app`)."""
+        self._status_runner, self.status_url = await self._serve(self.make_status_app(), host, port)
+        self.log.info("health and metrics on %s", self.status_url)
+        return self.status_url
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> tuple[web.AppRunner, URL]:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return runner, URL.build(scheme="http", host=host, port=runner.addresses[0][1])
+
     async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        """Stop serving (both listeners)."""
+        for runner in (self._runner, self._status_runner):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._status_runner = None
 
     # ---- endpoints --------------------------------------------------------------------------
 

@@ -13,11 +13,11 @@ from typing import Literal
 
 import attrs
 
-from .files import atomic_write
 from .config import ConfigError, ConfigFileError, CoreConfig, Secret, load_typed
 from .config.schema import RateLimitConfig, bridge_id, http_url, username_template
 from .config.schema import setting as _setting
 from .errors import RegistrationError
+from .files import atomic_write
 
 
 @attrs.frozen

@@ -1,4 +1,9 @@
-"""``python -m mmbridge.testing.emulator``: run the emulator until Ctrl-C or SIGTERM."""
+"""``python -m mmbridge.testing.emulator``: run the emulator until Ctrl-C or SIGTERM.
+
+With the default ``--seed`` the accounts, ids and tokens are the same on every start, so a config
+written once keeps working; ``--print-config config.yaml`` writes one for a bridge, whose bot
+(``mmbridge-bot``, a system admin bot) has the rights a bridge needs.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
 
 from .app import Emulator
 from .settings import EmulatorSettings, RateLimitSettings
+
+DEFAULT_SEED = 1
+BRIDGE_BOT = "mmbridge-bot"
 
 
 def _rate_limit(value: str) -> RateLimitSettings:
@@ -28,6 +37,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8065)
     parser.add_argument("--rate-limit", type=_rate_limit, default=None, metavar="PER_SEC:BURST")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"seed of ids and tokens (default {DEFAULT_SEED})"
+    )
+    parser.add_argument("--random", action="store_true", help="random ids and tokens instead of seeded ones")
+    parser.add_argument(
+        "--print-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a config.yaml for a bridge against this emulator ('-': standard output)",
+    )
     return parser
 
 
@@ -47,10 +67,46 @@ def _banner(emu: Emulator) -> str:
     )
 
 
-async def _serve(host: str, port: int, rate_limit: RateLimitSettings | None) -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=rate_limit))
+def bridge_config(url: str, token: str, team: str, seed: int | None) -> str:
+    """A minimal bridge config against the emulator (``mmbridge run`` adds the other keys)."""
+    seeded = f"seed {seed}: the same token on every start" if seed is not None else "random tokens"
+    return (
+        f"# A bridge config for the mmbridge emulator at {url} ({seeded}).\n"
+        "# `mmbridge run` adds every other key, with its comment, when it first starts.\n"
+        "mattermost:\n"
+        f"  url: {url}\n"
+        f"  # The emulator's {BRIDGE_BOT}: a bot with the system admin role, as a bridge needs.\n"
+        f"  token: {token}\n"
+        f"  team: {team}\n"
+        "appservice:\n"
+        "  id: mybridge\n"
+        "puppets:\n"
+        "  username_template: mybridge_{localpart}\n"
+    )
+
+
+async def _serve(
+    host: str, port: int, rate_limit: RateLimitSettings | None, seed: int | None, config_path: Path | None
+) -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=rate_limit, seed=seed))
     await emu.start(host, port)
-    print(_banner(emu), flush=True)
+    _, bot_token = emu.create_user(BRIDGE_BOT, admin=True, bot=True)
+    banner = sys.stdout
+    if config_path is not None:
+        text = bridge_config(str(emu.url), bot_token, emu.seed.team_name, seed)
+        if str(config_path) == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            banner = sys.stderr
+        else:
+            await asyncio.to_thread(config_path.write_text, text, encoding="utf-8")
+            print(f"wrote {config_path}: a bridge config for this emulator", flush=True)
+    print(_banner(emu), file=banner, flush=True)
+    print(
+        f"  bridge  {BRIDGE_BOT:<10} token={bot_token} (system admin bot, for bridges)",
+        file=banner,
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mmbridge-emulator`` script."""
     args = _parser().parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port, args.rate_limit))
+        seed = None if args.random else args.seed
+        asyncio.run(_serve(args.host, args.port, args.rate_limit, seed, args.print_config))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 import time
@@ -20,6 +21,22 @@ def new_id() -> str:
 def new_token() -> str:
     """Return a fresh session or access token (the server uses the id format for both)."""
     return new_id()
+
+
+class IdGenerator:
+    """Ids and tokens of an emulator's objects: random, or with ``seed`` the same sequence on
+    every start (the same seeded accounts, tokens and first channels each time)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._random: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()  # noqa: S311 - reproducible test ids on request
+
+    def new_id(self) -> str:
+        """A 26-character id."""
+        return "".join(self._random.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+    def new_token(self) -> str:
+        """A session or access token (the id format, as the server's)."""
+        return self.new_id()
 
 
 def is_valid_id(value: str) -> bool:

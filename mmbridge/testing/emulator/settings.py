@@ -53,6 +53,9 @@ class EmulatorSettings:
     pending_post_capacity: int = 25000
     #: How many published events the event bus keeps for inspection.
     event_history: int = 1000
+    #: Seed of the ids and tokens the emulator makes (the seeded accounts' among them): the same
+    #: seed gives the same ids and tokens on every start. ``None``: random ones.
+    seed: int | None = None
     #: Passwords of the seeded accounts (login with ``POST /users/login``).
     seed_password: str = field(default="Password1!")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import AppError, not_found
 from .events import Broadcast, EventBus
-from .ids import new_id, new_token, now_ms
+from .ids import IdGenerator, now_ms
 from .models import (
     AccessToken,
     Bot,
@@ -66,6 +66,7 @@ class State:
         self.outgoing_hooks: dict[str, OutgoingWebhook] = {}
         self.commands: dict[str, Command] = {}
         self._post_seq = 0
+        self.ids = IdGenerator(settings.seed)
 
     # ----------------------------------------------------------------- lookups
     def status_of(self, user_id: str) -> dict[str, Any]:
@@ -179,7 +180,7 @@ class State:
         self.require_free_email(email)
         now = now_ms()
         user = User(
-            id=new_id(),
+            id=self.ids.new_id(),
             username=username.lower(),
             email=email.lower(),
             create_at=now,
@@ -241,7 +242,9 @@ class State:
 
     def add_token(self, user_id: str, description: str) -> AccessToken:
         """Create a personal access token and the session behind it."""
-        token = AccessToken(id=new_id(), token=new_token(), user_id=user_id, description=description)
+        token = AccessToken(
+            id=self.ids.new_id(), token=self.ids.new_token(), user_id=user_id, description=description
+        )
         self.tokens[token.id] = token
         self.sessions[token.token] = Session(
             token=token.token, user_id=user_id, create_at=now_ms(), token_id=token.id
@@ -255,7 +258,7 @@ class State:
 
     def login_session(self, user_id: str) -> Session:
         """Create a login session."""
-        session = Session(token=new_token(), user_id=user_id, create_at=now_ms())
+        session = Session(token=self.ids.new_token(), user_id=user_id, create_at=now_ms())
         self.sessions[session.token] = session
         return session
 
@@ -283,13 +286,13 @@ class State:
             )
         now = now_ms()
         team = Team(
-            id=new_id(),
+            id=self.ids.new_id(),
             name=name,
             display_name=display_name,
             type=team_type,
             create_at=now,
             update_at=now,
-            invite_id=new_id(),
+            invite_id=self.ids.new_id(),
             allow_open_invite=team_type == "O",
         )
         self.teams[team.id] = team
@@ -378,7 +381,7 @@ class State:
             )
         now = now_ms()
         channel = Channel(
-            id=new_id(),
+            id=self.ids.new_id(),
             team_id=team_id,
             type=channel_type,
             name=name,
@@ -546,7 +549,7 @@ class State:
         """Write a system post (membership, header change...)."""
         now = now_ms()
         post = Post(
-            id=new_id(),
+            id=self.ids.new_id(),
             channel_id=channel.id,
             user_id=user_id,
             create_at=now,

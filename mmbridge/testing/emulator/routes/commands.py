@@ -13,7 +13,7 @@ from aiohttp import web
 from ..auth import can_read_channel, is_team_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body
-from ..ids import is_valid_id, new_id, new_token, now_ms
+from ..ids import is_valid_id, now_ms
 from ..integrations import BUILTIN_TRIGGERS, is_valid_http_url
 from ..models import Command, User
 from ..state import State
@@ -160,8 +160,8 @@ async def create_command(request: web.Request) -> web.Response:
         raise _disabled()
     now = now_ms()
     command = Command(
-        id=new_id(),
-        token=new_token(),
+        id=state.ids.new_id(),
+        token=state.ids.new_token(),
         create_at=now,
         update_at=now,
         creator_id=creator_id,
@@ -254,6 +254,6 @@ async def regen_command_token(request: web.Request) -> web.Response:
     """A new token: ``{"token": ...}``."""
     caller = require_user(request)
     command = _command(request, caller)
-    command.token = new_token()
+    command.token = get_context(request).state.ids.new_token()
     command.update_at = max(now_ms(), command.update_at + 1)
     return json_response({"token": command.token})

@@ -11,7 +11,7 @@ from aiohttp import BodyPartReader, web
 from ..auth import can_read_channel, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_param, not_found
-from ..ids import is_valid_id, new_id, now_ms
+from ..ids import is_valid_id, now_ms
 from ..images import png_size
 from ..models import FileInfo, User
 from ..state import State
@@ -36,7 +36,7 @@ def _store(state: State, user: User, channel_id: str, name: str, data: bytes, mi
         mime_type = mimetypes.guess_type(base)[0] or mime_type
     width, height = png_size(data)
     info = FileInfo(
-        id=new_id(),
+        id=state.ids.new_id(),
         user_id=user.id,
         channel_id=channel_id,
         name=base,

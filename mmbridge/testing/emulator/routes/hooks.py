@@ -13,7 +13,7 @@ from aiohttp import web
 from ..auth import is_team_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, not_found
-from ..ids import is_valid_id, new_id, new_token, now_ms
+from ..ids import is_valid_id, now_ms
 from ..integrations import is_valid_http_url
 from ..models import OutgoingWebhook, User
 from ..state import State
@@ -154,8 +154,8 @@ async def create_outgoing_hook(request: web.Request) -> web.Response:
         state.user(creator_id)
     now = now_ms()
     hook = OutgoingWebhook(
-        id=new_id(),
-        token=new_token(),
+        id=state.ids.new_id(),
+        token=state.ids.new_token(),
         create_at=now,
         update_at=now,
         creator_id=creator_id,
@@ -262,6 +262,6 @@ async def regen_outgoing_hook_token(request: web.Request) -> web.Response:
     """A new token; the real server answers the whole hook (the spec says StatusOK)."""
     caller = require_user(request)
     hook = _hook(request, caller)
-    hook.token = new_token()
+    hook.token = get_context(request).state.ids.new_token()
     hook.update_at = max(now_ms(), hook.update_at + 1)
     return json_response(hook.to_json())

@@ -11,7 +11,7 @@ from ..auth import can_read_channel, require_user
 from ..context import PROCESSING_DELAY, get_context
 from ..dedupe import IN_FLIGHT
 from ..errors import AppError, forbidden, invalid_body, invalid_param, not_found
-from ..ids import is_valid_id, new_id, now_ms
+from ..ids import is_valid_id, now_ms
 from ..models import Channel, Post, User, generate_action_ids, hashtags_of
 from ..state import State
 from .common import get_str, json_response, paging, path_id, query_bool, read_object, status_ok
@@ -108,7 +108,7 @@ def _build_post(
     metadata = body.get("metadata")
     priority = metadata.get("priority") if isinstance(metadata, dict) else None
     return Post(
-        id=new_id(),
+        id=state.ids.new_id(),
         channel_id=channel.id,
         user_id=caller.id,
         create_at=create_at,

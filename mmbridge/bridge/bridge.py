@@ -1,0 +1,471 @@
+"""``Bridge``: the composition root of a bridge daemon.
+
+One object owns the start order and the lifecycle of every piece::
+
+    database -> migrations -> instance lock -> state store -> AppServiceAPI (bot identity, rights)
+    -> the bridge's prepare() -> receiver -> provisioning -> WebSocket stream -> started()
+
+and stops them in reverse order, after a failed start as after a signal. A bridge subclasses it,
+names its config section, and writes only its handlers::
+
+    class IRCBridge(Bridge[IRCSettings]):
+        name = "irc"
+        section = SectionSpec("irc", IRCSettings)
+        example_section = (Path(__file__).parent / "example-config.yaml").read_text()
+
+        def register_handlers(self, dispatcher: Dispatcher) -> None:
+            dispatcher.on(PostedEvent)(self.on_post)
+
+Every start-up failure becomes a :class:`~mmbridge.bridge.errors.StartupError` whose message says
+what and where in one line; the ``mmbridge`` command turns it into an exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from yarl import URL
+
+from ..api import RateLimiter, ReconnectPolicy, WebSocketStream
+from ..appservice import (
+    AppServiceAPI,
+    BridgeMetrics,
+    CommandSpec,
+    Dispatcher,
+    EchoFilter,
+    IntegrationTokens,
+    Provisioner,
+    PuppetNamespace,
+    Receiver,
+    SQLStateStore,
+    WebhookSpec,
+)
+from ..appservice.store import appservice_upgrade_table
+from ..db import (
+    Database,
+    DatabaseConnectError,
+    DatabaseError,
+    DatabaseLockedError,
+    OwnerMismatchError,
+    SchemaTooNewError,
+    UpgradeError,
+    UpgradeTable,
+)
+from ..errors import (
+    MalformedResponseError,
+    MattermostConnectionError,
+    MattermostError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from ..types import Event, StreamReset, Team, TeamID, User
+from .config import LoadedConfig, SectionSpec, compose_base, load_config
+from .config.yamltext import line_of
+from .errors import (
+    AuthenticationError,
+    BridgeSetupError,
+    DatabaseOwnershipError,
+    DatabaseUnavailableError,
+    ListenError,
+    MissingRightsError,
+    ServerUnreachableError,
+    StartupError,
+)
+from .registration import Registration
+from .rights import Requirements, missing_rights, requirements_for, rights_message
+
+SettingsT = TypeVar("SettingsT")
+#: How long the WebSocket may take to connect at start before the start fails.
+CONNECT_TIMEOUT = 30.0
+
+
+class BridgeFailedError(Exception):
+    """A part of a running bridge failed for good (the WebSocket reader, most often)."""
+
+
+class Bridge(Generic[SettingsT]):
+    """A bridge daemon built from its config. Subclass it; see the module docstring.
+
+    Class attributes a bridge sets:
+        name: the program's name (the database owner; logs).
+        section: the bridge's own config section (key and attrs class), or None.
+        example_section: the commented YAML of that section, appended to the base config.
+        config_defaults: the bridge's defaults for mmbridge's keys (``{"appservice.id": "irc"}``).
+    """
+
+    name: ClassVar[str] = "mmbridge"
+    section: ClassVar[SectionSpec[Any] | None] = None
+    example_section: ClassVar[str] = ""
+    config_defaults: ClassVar[Mapping[str, Any]] = {}
+
+    @classmethod
+    def base_config(cls) -> str:
+        """The full commented base config of this bridge (what ``generate-config`` writes)."""
+        return compose_base(cls.config_defaults, cls.example_section)
+
+    @classmethod
+    def load_config(
+        cls, path: Path | str, *, env: Mapping[str, str] | None = None, text: str | None = None
+    ) -> LoadedConfig[Any]:
+        """Load ``path`` with this bridge's section (see :func:`~mmbridge.bridge.config.load_config`)."""
+        return load_config(path, cls.section, env=env, text=text)
+
+    @classmethod
+    def requirements(cls, puppet_kind: str) -> Requirements:
+        """What this bridge needs from its bot and server: webhook and command settings count when
+        the class overrides :meth:`webhooks` or :meth:`commands`."""
+        return requirements_for(
+            puppet_kind,
+            webhooks=cls.webhooks is not Bridge.webhooks,
+            commands=cls.commands is not Bridge.commands,
+        )
+
+    def __init__(
+        self,
+        config: LoadedConfig[SettingsT],
+        *,
+        registration: Registration | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.loaded = config
+        self.config = config.core
+        self.settings: SettingsT = config.section
+        self.registration = registration
+        self.log = log or logging.getLogger(f"mmbridge.bridge.{self.name}")
+        core = self.config
+        self.bridge_id = core.appservice.id
+        self.namespace = PuppetNamespace(core.puppets.username_template)
+        self.db = Database.create(
+            core.database.uri.reveal(),
+            upgrade_table=[appservice_upgrade_table(), *self.upgrade_tables()],
+            owner=self.name,
+        )
+        self.store = SQLStateStore(self.db, bridge_id=self.bridge_id, server=core.mattermost.url.rstrip("/"))
+        self.metrics = BridgeMetrics()
+        limit = core.mattermost.rate_limit
+        self.appservice = AppServiceAPI(
+            core.mattermost.url,
+            core.mattermost.token.reveal(),
+            store=self.store,
+            namespace=self.namespace,
+            team_id="",
+            bridge_id=self.bridge_id,
+            puppet_kind=core.puppets.kind,
+            rate_limiter=RateLimiter(limit.per_second, limit.burst) if limit.per_second > 0 else None,
+            timeout=core.mattermost.timeout,
+            observer=self.metrics.observe_request,
+        )
+        self.tokens = IntegrationTokens()
+        self.echoes: EchoFilter | None = None
+        self.dispatcher = Dispatcher(drop=self._is_echo, on_handled=self.metrics.observe_handled)
+        self.stream = WebSocketStream(self.appservice.bot.http, reconnect=ReconnectPolicy(initial_delay=0.2))
+        self.receiver = Receiver(
+            self.dispatcher,
+            self.tokens,
+            metrics=self.metrics,
+            health_checks={"store": self.store.is_healthy, "websocket": self._websocket_connected},
+            serve_metrics=core.metrics.enabled,
+        )
+        self.bot: User | None = None
+        self.team: Team | None = None
+        self._stack: AsyncExitStack | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._failed: asyncio.Future[BaseException] | None = None
+        self.register_handlers(self.dispatcher)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.bridge_id!r}, server={self.config.mattermost.url!r})"
+
+    # ---- hooks for bridges ----------------------------------------------------------------------
+
+    def upgrade_tables(self) -> Sequence[UpgradeTable]:
+        """The bridge's own schema upgrades, run with the appservice's at start (none by default)."""
+        return ()
+
+    def register_handlers(self, dispatcher: Dispatcher) -> None:
+        """Register the bridge's event handlers (called once, from ``__init__``)."""
+
+    async def prepare(self) -> None:
+        """The bridge's own setup, once the bot is known and checked and before any event can
+        arrive: resolve and join channels, check the remote side. Raise
+        :class:`~mmbridge.bridge.errors.BridgeSetupError` with a one-line message to refuse the start."""
+
+    def webhooks(self) -> Sequence[WebhookSpec]:
+        """Outgoing webhooks to keep pointed at the receiver (after :meth:`prepare`)."""
+        return ()
+
+    def commands(self) -> Sequence[CommandSpec]:
+        """Slash commands to keep pointed at the receiver (after :meth:`prepare`)."""
+        return ()
+
+    async def started(self) -> None:
+        """Everything runs: events are flowing."""
+
+    async def stopping(self) -> None:
+        """Called first when the bridge stops (events may still be draining)."""
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        """Between a successful :meth:`start` and :meth:`stop`."""
+        return self._stack is not None
+
+    def where(self, *path: str) -> str:
+        """``config.yaml:12 (mattermost.team)``: where a config key is, for messages."""
+        line = line_of(self.loaded.document, path)
+        location = f"{self.loaded.path}:{line}" if line else str(self.loaded.path)
+        return f"{location} ({'.'.join(path)})"
+
+    async def start(self) -> None:
+        """Start every piece in order; on any failure stop what was started and raise.
+
+        Raises:
+            StartupError: a subclass naming the cause (see :mod:`mmbridge.bridge.errors`).
+        """
+        if self._stack is not None:
+            raise RuntimeError("the bridge is already running")
+        stack = AsyncExitStack()
+        try:
+            await self._start_database(stack)
+            stack.push_async_callback(self.appservice.close)
+            await self._start_appservice()
+            await self._guard_setup(self.prepare(), "preparing the bridge")
+            await self._start_receiver(stack)
+            await self._guard_setup(self._provision(), "provisioning the bridge's integrations")
+            await self._start_stream(stack)
+            await self.started()
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self.log.info(
+            "bridge %s ready: bot @%s, team %s, receiver %s",
+            self.bridge_id,
+            self.bot.username if self.bot else "?",
+            self.team.name if self.team else "?",
+            self.receiver.url,
+        )
+        _notify_systemd("READY=1")
+
+    async def stop(self) -> None:
+        """Stop taking events, let queued ones finish within ``appservice.shutdown_timeout``, then
+        close the stream, the receiver, the clients, the store and the database. Safe to call twice."""
+        stack, self._stack = self._stack, None
+        if stack is None:
+            return
+        _notify_systemd("STOPPING=1")
+        self.log.info("bridge %s stopping", self.bridge_id)
+        try:
+            await self.stopping()
+        finally:
+            await stack.aclose()
+        self.log.info("bridge %s stopped", self.bridge_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start, run until ``stop`` is set, stop.
+
+        Raises:
+            StartupError: the start failed (everything started was stopped again).
+            BridgeFailedError: a part failed while running (the bridge was stopped).
+        """
+        await self.start()
+        assert self._failed is not None
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((waiter, self._failed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            await self.stop()
+        if self._failed.done() and not self._failed.cancelled():
+            raise BridgeFailedError(str(self._failed.result())) from self._failed.result()
+
+    # ---- start steps --------------------------------------------------------------------------------
+
+    async def _start_database(self, stack: AsyncExitStack) -> None:
+        try:
+            await self.db.start()
+            stack.push_async_callback(self.db.stop)
+            await stack.enter_async_context(self.db.instance_lock(self.bridge_id))
+            await self.store.start()
+        except DatabaseLockedError as exc:
+            raise DatabaseUnavailableError(str(exc)) from exc
+        except DatabaseConnectError as exc:
+            raise DatabaseUnavailableError(f"{exc} {self.where('database', 'uri')}") from exc
+        except (OwnerMismatchError, SchemaTooNewError, UpgradeError) as exc:
+            raise DatabaseOwnershipError(str(exc)) from exc
+        except DatabaseError as exc:
+            raise DatabaseUnavailableError(str(exc)) from exc
+        except Exception as exc:  # a driver error: locked, read-only, disk full
+            raise DatabaseUnavailableError(
+                f"the database {self.db.url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    async def _start_appservice(self) -> None:
+        url = self.config.mattermost.url
+        try:
+            self.bot = await self.appservice.start()
+        except UnauthorizedError as exc:
+            raise AuthenticationError(
+                f"{url} refuses the bot token (401 {exc.error_id or 'unauthorized'}): "
+                f"check {self.where('mattermost', 'token')}"
+            ) from exc
+        except (MattermostConnectionError, MalformedResponseError) as exc:
+            raise ServerUnreachableError(f"cannot reach Mattermost at {url}: {exc}") from exc
+        except MattermostError as exc:
+            raise ServerUnreachableError(
+                f"{url} does not answer like a Mattermost server ({exc.status} on /api/v4/users/me)"
+            ) from exc
+        self.echoes = EchoFilter(
+            bridge_id=self.bridge_id, bot_user_id=self.bot.id, namespace=self.namespace, store=self.store
+        )
+        self.team = await self._resolve_team()
+        self.appservice.team_id = TeamID(self.team.id)
+        try:
+            problems = await missing_rights(
+                self.appservice.bot, self.bot, self.requirements(self.config.puppets.kind)
+            )
+        except MattermostError as exc:
+            raise ServerUnreachableError(f"could not read the bot's rights from {url}: {exc}") from exc
+        if problems:
+            raise MissingRightsError(rights_message(problems))
+
+    async def _resolve_team(self) -> Team:
+        wanted = self.config.mattermost.team
+        bot = self.appservice.bot
+        try:
+            if len(wanted) == 26 and wanted.isalnum():
+                with contextlib.suppress(NotFoundError):
+                    return await bot.teams.get(TeamID(wanted))
+            return await bot.teams.get_by_name(wanted)
+        except NotFoundError:
+            raise BridgeSetupError(
+                f"no team {wanted!r} on {self.config.mattermost.url} that the bot can see: "
+                f"check {self.where('mattermost', 'team')}"
+            ) from None
+        except MattermostError as exc:
+            raise BridgeSetupError(f"could not read the team {wanted!r}: {exc}") from exc
+
+    async def _guard_setup(self, step: Awaitable[None], what: str) -> None:
+        try:
+            await step
+        except StartupError:
+            raise
+        except MattermostError as exc:
+            raise BridgeSetupError(f"{what} failed: {exc}") from exc
+
+    async def _start_receiver(self, stack: AsyncExitStack) -> None:
+        service = self.config.appservice
+        try:
+            await self.receiver.start(service.host, service.port)
+        except OSError as exc:
+            raise ListenError(
+                self._listen_problem(exc, service.host, service.port, "appservice", "port")
+            ) from exc
+        stack.push_async_callback(self.receiver.stop)
+        # Pushed after the receiver, so it runs before it: queued events (some awaited by the
+        # receiver's open requests) finish before the receiver closes.
+        stack.push_async_callback(self.dispatcher.close, service.shutdown_timeout)
+        listen = self.config.metrics.listen
+        if listen:
+            host, _, port = listen.rpartition(":")
+            try:
+                await self.receiver.start_status(host, int(port))
+            except OSError as exc:
+                raise ListenError(self._listen_problem(exc, host, int(port), "metrics", "listen")) from exc
+
+    def _listen_problem(self, exc: OSError, host: str, port: int, *path: str) -> str:
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        return f"cannot listen on {host}:{port}: {reason} ({self.where(*path)})"
+
+    async def _provision(self) -> None:
+        webhooks, commands = self.webhooks(), self.commands()
+        if self.registration is not None:
+            self.tokens.add("action", self.registration.action_secret.reveal())
+        if not webhooks and not commands:
+            return
+        assert self.team is not None
+        public = URL(self.config.appservice.public_url or str(self.receiver.url))
+        provisioner = Provisioner(
+            self.appservice.bot, self.store, self.tokens, team_id=self.team.id, public_url=public
+        )
+        await provisioner.load_remembered_tokens()
+        for hook in webhooks:
+            await provisioner.ensure_webhook(hook)
+        for command in commands:
+            await provisioner.ensure_command(command)
+
+    async def _start_stream(self, stack: AsyncExitStack) -> None:
+        self._failed = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.create_task(self._read(), name=f"{self.bridge_id} websocket")
+        stack.push_async_callback(self._stop_stream)
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(self._connected.wait())
+        try:
+            await asyncio.wait(
+                (waiter, self._failed), timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        if self._failed.done():
+            error = self._failed.result()
+            if isinstance(error, UnauthorizedError):
+                raise AuthenticationError(f"the WebSocket refuses the bot token: {error}") from error
+            raise ServerUnreachableError(
+                f"the WebSocket stream failed: {type(error).__name__}: {error}"
+            ) from error
+        if not self._connected.is_set():
+            raise ServerUnreachableError(
+                f"the WebSocket of {self.config.mattermost.url} did not connect "
+                f"within {CONNECT_TIMEOUT:.0f} s"
+            )
+
+    async def _stop_stream(self) -> None:
+        await self.stream.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._failed is not None and not self._failed.done():
+            self._failed.cancel()
+
+    async def _read(self) -> None:
+        try:
+            async for event in self.stream.events():
+                self._connected.set()
+                if isinstance(event, StreamReset):
+                    self.log.warning("events may have been missed while disconnected: %s", event.reason)
+                await self.dispatcher.dispatch(event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.log.error("the WebSocket reader failed: %s: %s", type(exc).__name__, exc)
+            if self._failed is not None and not self._failed.done():
+                self._failed.set_result(exc)
+
+    async def _is_echo(self, event: Event) -> bool:
+        return self.echoes is not None and await self.echoes(event)
+
+    async def _websocket_connected(self) -> bool:
+        connected = self.stream.connected
+        self.metrics.websocket_connected.set(1 if connected else 0)
+        return connected
+
+
+def _notify_systemd(state: str) -> None:
+    """Tell systemd (``Type=notify``) about the bridge's state; nothing without ``NOTIFY_SOCKET``."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(state.encode(), address)

@@ -1,0 +1,356 @@
+"""The ``mmbridge`` command: run a bridge daemon, write its config and registration, check a config.
+
+::
+
+    mmbridge generate-config --bridge examples.mirror:MirrorBridge -o config.yaml
+    mmbridge generate-registration -c config.yaml
+    mmbridge check-config -c config.yaml
+    mmbridge run -c config.yaml
+
+A start that cannot succeed prints one line per problem, saying what and where, and exits with the
+code of its class (see :mod:`mmbridge.bridge.errors`); ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+from .bridge import Bridge, BridgeFailedError
+from .config import (
+    ConfigError,
+    ConfigFileError,
+    ConfigUpgradeError,
+    CoreConfig,
+    LoadedConfig,
+    layout_of,
+    plan_upgrade,
+    write_upgrade,
+)
+from .config.loader import read_config_file
+from .config.yamltext import load_document
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    BridgeNotFoundError,
+    ConfigInvalidError,
+    ConfigMissingError,
+    RegistrationError,
+    StartupError,
+)
+from .files import atomic_write
+from .logs import configure_logging
+from .registration import Registration, check_registration, load_registration, write_registration
+
+ENTRY_POINT_GROUP = "mmbridge.bridges"
+PROGRAM = "mmbridge"
+
+
+def version() -> str:
+    """The installed mmbridge version."""
+    try:
+        return metadata.version("mmbridge")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="Run and manage mmbridge bridge daemons.")
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {version()}")
+    parser.add_argument("--debug", action="store_true", help="DEBUG logging and tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def bridge_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--bridge",
+            default="",
+            metavar="MODULE:CLASS",
+            help=f"the bridge class, or the name of an installed one (entry points {ENTRY_POINT_GROUP})",
+        )
+
+    run = commands.add_parser("run", help="run the bridge until SIGTERM or SIGINT")
+    run.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    run.add_argument("-r", "--registration", type=Path, default=None, help="default: appservice.registration")
+    run.add_argument("--no-update", action="store_true", help="do not add new keys to the config file")
+    bridge_option(run)
+
+    generate = commands.add_parser("generate-config", help="write the commented base config")
+    generate.add_argument("-o", "--output", type=Path, default=None, help="default: standard output")
+    generate.add_argument("--force", action="store_true", help="overwrite an existing file")
+    bridge_option(generate)
+
+    register = commands.add_parser(
+        "generate-registration", help="write registration.yaml and print what the server must allow"
+    )
+    register.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    register.add_argument(
+        "-r", "--registration", type=Path, default=None, help="default: appservice.registration"
+    )
+    register.add_argument(
+        "--force", action="store_true", help="replace an existing registration (new secrets)"
+    )
+    bridge_option(register)
+
+    check = commands.add_parser("check-config", help="list every problem of a config (exit 0 when none)")
+    check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    bridge_option(check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mmbridge`` console script and ``python -m mmbridge``."""
+    args = _parser().parse_args(argv)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _run,
+        "generate-config": _generate_config,
+        "generate-registration": _generate_registration,
+        "check-config": _check_config,
+    }
+    try:
+        return commands[args.command](args)
+    except StartupError as exc:
+        _fail(exc, args.debug)
+        return exc.exit_code
+    except BridgeFailedError as exc:
+        _say(f"the bridge failed while running: {exc}")
+        _traceback(exc, args.debug)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:  # before the signal handlers are in place
+        return EXIT_OK
+    except Exception as exc:
+        _say(
+            f"unexpected error: {type(exc).__name__}: {exc}"
+            + ("" if args.debug else " (--debug for details)")
+        )
+        _traceback(exc, args.debug)
+        return EXIT_INTERNAL
+
+
+def _say(line: str, stream: TextIO | None = None) -> None:
+    print(f"{PROGRAM}: {line}", file=stream or sys.stderr, flush=True)
+
+
+def _fail(exc: StartupError, debug: bool) -> None:
+    if isinstance(exc, ConfigInvalidError) and isinstance(exc.__cause__, ConfigError):
+        for problem in exc.__cause__.problems:
+            _say(f"{exc.summary}: {problem}")
+    else:
+        _say(f"{exc.summary}: {exc}")
+    _traceback(exc, debug)
+
+
+def _traceback(exc: BaseException, debug: bool) -> None:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+
+
+# ---- finding the bridge class ---------------------------------------------------------------------
+
+
+def find_bridge_class(spec: str) -> type[Bridge[Any]]:
+    """The bridge class named by ``spec``: ``package.module:Class``, an installed bridge's entry point
+    name, or (``spec`` empty) the only installed bridge, else the plain :class:`Bridge`.
+
+    Raises:
+        BridgeNotFoundError: nothing of that name, or not a Bridge.
+    """
+    if ":" in spec:
+        module_name, _, attribute = spec.partition(":")
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))  # as `python -m` does: a bridge beside the config
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise BridgeNotFoundError(
+                f"cannot import {module_name!r} for the bridge {spec!r}: {exc}"
+            ) from exc
+        found = getattr(module, attribute, None)
+    else:
+        installed = {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+        if not spec:
+            if len(installed) != 1:
+                return Bridge
+            spec = next(iter(installed))
+        entry = installed.get(spec)
+        if entry is None:
+            known = ", ".join(sorted(installed)) or "none installed"
+            raise BridgeNotFoundError(f"no bridge named {spec!r} (installed: {known}; or give module:Class)")
+        try:
+            found = entry.load()
+        except Exception as exc:
+            raise BridgeNotFoundError(
+                f"the bridge {spec!r} failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+    if not (isinstance(found, type) and issubclass(found, Bridge)):
+        raise BridgeNotFoundError(f"{spec!r} is not a mmbridge Bridge class")
+    return found
+
+
+def _bridge_class_for(args: argparse.Namespace, config_text: str | None, source: str) -> type[Bridge[Any]]:
+    spec = args.bridge
+    if not spec and config_text is not None:
+        try:
+            named = load_document(config_text, source).get("bridge", "")
+        except ConfigFileError as exc:
+            raise ConfigMissingError(str(exc)) from exc
+        spec = named if isinstance(named, str) else ""
+    return find_bridge_class(spec)
+
+
+# ---- loading ---------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> str:
+    try:
+        return read_config_file(path)
+    except ConfigFileError as exc:
+        raise ConfigMissingError(str(exc)) from exc
+
+
+def _upgrade_plan(bridge_class: type[Bridge[Any]], text: str, path: Path) -> Any:
+    layout: dict[str, Any] = layout_of(CoreConfig)
+    if bridge_class.section is not None:
+        layout[bridge_class.section.key] = bridge_class.section.cls
+    try:
+        return plan_upgrade(text, bridge_class.base_config(), layout, str(path))
+    except ConfigFileError as exc:
+        raise ConfigMissingError(str(exc)) from exc
+
+
+def _load(bridge_class: type[Bridge[Any]], path: Path, text: str) -> LoadedConfig[Any]:
+    try:
+        return bridge_class.load_config(path, text=text)
+    except ConfigFileError as exc:
+        raise ConfigMissingError(str(exc)) from exc
+    except ConfigError as exc:
+        raise ConfigInvalidError(str(exc)) from exc
+
+
+def _registration_path(args: argparse.Namespace, config: LoadedConfig[Any]) -> Path:
+    given: Path | None = args.registration
+    if given is not None:
+        return given
+    return config.directory / config.core.appservice.registration
+
+
+# ---- commands --------------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    text = _read(path)
+    bridge_class = _bridge_class_for(args, text, str(path))
+    report = _upgrade_plan(bridge_class, text, path)
+    notes: list[str] = []
+    if report.changed:
+        text = report.text
+        if args.no_update:
+            notes.append(f"{path} lacks keys {', '.join(report.added)} (defaults used; --no-update)")
+        else:
+            try:
+                backup = write_upgrade(path, report.text)
+                notes.append(f"{path} upgraded: added {', '.join(report.added)}; the old file is {backup}")
+            except OSError as exc:
+                notes.append(f"{path} could not be upgraded ({exc.strerror}); defaults used for the new keys")
+    config = _load(bridge_class, path, text)
+    try:
+        configure_logging(config.core.logging, debug=args.debug)
+    except (ValueError, TypeError, AttributeError, ImportError) as exc:
+        raise ConfigInvalidError(f"{path}: logging: the dictConfig is refused: {exc}") from exc
+    log = logging.getLogger("mmbridge")
+    for note in notes:
+        log.warning("%s", note)
+    for problem in report.not_added:
+        log.warning("%s", problem)
+    registration_path = _registration_path(args, config)
+    registration = load_registration(registration_path)
+    check_registration(registration, config.core, registration_path)
+    bridge = bridge_class(config, registration=registration)
+    asyncio.run(_serve(bridge, log))
+    return EXIT_OK
+
+
+async def _serve(bridge: Bridge[Any], log: logging.Logger) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+
+    def on_signal(name: str) -> None:
+        if stop.is_set():
+            log.warning("second %s: stopping at once", name)
+            if main_task is not None:
+                main_task.cancel()
+            return
+        log.info("%s received: stopping (send it again to stop at once)", name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        await bridge.run(stop)
+    except asyncio.CancelledError:
+        await bridge.stop()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+
+
+def _generate_config(args: argparse.Namespace) -> int:
+    bridge_class = find_bridge_class(args.bridge)
+    text = bridge_class.base_config()
+    output: Path | None = args.output
+    if output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    if output.exists() and not args.force:
+        raise ConfigMissingError(f"{output} exists; give --force to replace it")
+    atomic_write(output, text, mode=0o600)
+    print(
+        f"wrote {output}: set mattermost.url, mattermost.token and mattermost.team, then run "
+        f"`{PROGRAM} generate-registration -c {output}`"
+    )
+    return EXIT_OK
+
+
+def _generate_registration(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    text = _read(path)
+    bridge_class = _bridge_class_for(args, text, str(path))
+    config = _load(bridge_class, path, _upgrade_plan(bridge_class, text, path).text)
+    target = _registration_path(args, config)
+    if target.exists() and not args.force:
+        raise RegistrationError(f"{target} exists; give --force to replace it (and its secrets)")
+    spec = args.bridge or config.core.bridge or f"{bridge_class.__module__}:{bridge_class.__qualname__}"
+    registration = Registration.from_config(config.core, bridge=spec)
+    write_registration(target, registration)
+    needs = bridge_class.requirements(config.core.puppets.kind)
+    print(f"wrote {target} for bridge {registration.id!r} (receiver {registration.receiver_url})")
+    for line in needs.describe():
+        print(line)
+    return EXIT_OK
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    text = _read(path)
+    bridge_class = _bridge_class_for(args, text, str(path))
+    try:
+        report = _upgrade_plan(bridge_class, text, path)
+    except ConfigUpgradeError as exc:
+        raise ConfigInvalidError(str(exc)) from exc
+    for added in report.added:
+        print(f"{path}: {added}: missing; `{PROGRAM} run` adds it with its default")
+    config = _load(bridge_class, path, report.text)
+    print(f"{path}: OK (bridge {config.core.appservice.id!r}, {bridge_class.__name__})")
+    return EXIT_OK
