@@ -9,16 +9,38 @@ from pathlib import Path
 from examples.mirror.bridge import MirrorBridge
 from examples.mirror.demo import run
 from mmbridge.api import ClientAPI
+from mmbridge.bridge import Registration
 from mmbridge.testing.emulator import Emulator
 from mmbridge.types import TeamID, UserID
 
 
-async def test_the_mirror_demo_passes_every_step(tmp_path: Path) -> None:
+def mirror_config_text(url: str, token: str, database: Path, channel_a: str, channel_b: str) -> str:
+    """A short mirror config (every key not given takes its default)."""
+    return f"""
+mattermost:
+  url: {url}
+  token: {token}
+  team: test-team
+appservice:
+  id: mirror
+  port: 0
+puppets:
+  username_template: mirror_{{localpart}}
+database:
+  uri: sqlite:///{database}
+mirror:
+  channel_a: {channel_a}
+  channel_b: {channel_b}
+"""
+
+
+async def test_the_mirror_demo_runs_the_daemon_and_passes_every_step(tmp_path: Path) -> None:
     lines: list[str] = []
-    await run(out=lines.append, database_dir=tmp_path)
+    await run(out=lines.append, workdir=tmp_path)
     checks = [line for line in lines if line.startswith("  ok  ")]
-    assert len(checks) == 11
+    assert len(checks) == 14
     assert any("no echo loops: 5 posts, 5 copies" in line for line in checks)
+    assert any("SIGTERM: the daemon drained its queues and exited 0" in line for line in checks)
     assert (tmp_path / "mirror.db").exists()  # puppets and the message map were kept in SQLite
 
 
@@ -32,15 +54,14 @@ async def test_edits_and_replies_still_find_their_copies_after_a_restart(
     await admin.channels.add_member(a.id, UserID(seed.user_id))
     _, bot_token = emulator.create_user("mirrorbot", admin=True, bot=True)
 
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        mirror_config_text(str(emulator.url), bot_token, tmp_path / "mirror.db", a.name, b.name)
+    )
+
     def bridge() -> MirrorBridge:
-        return MirrorBridge(
-            emulator.url,
-            bot_token,
-            team_id=team,
-            channel_a=a.id,
-            channel_b=b.id,
-            database_url=f"sqlite:///{tmp_path / 'mirror.db'}",
-        )
+        config = MirrorBridge.load_config(config_path)
+        return MirrorBridge(config, registration=Registration.from_config(config.core))
 
     def copies(text: str) -> list[str]:
         return [p.id for p in emulator.state.posts.values() if p.channel_id == b.id and p.message == text]

@@ -1,39 +1,30 @@
 """The mirror bridge: what one user does in channel A, their puppet ``mirror_<username>`` redoes in
 channel B, and the other way round: posts, replies, edits, deletes, reactions and files.
 
-Everything bridge-specific is here; the rest is mmbridge: intents make and join the puppets,
-the dispatcher drops the bridge's own echoes (so copies are never copied back), orders events per
-channel, and hears each post once although it arrives by WebSocket and by outgoing webhook.
+Everything bridge-specific is here; the rest is :class:`mmbridge.bridge.Bridge`: the database and
+its migrations, the puppets, the receiver, the provisioned webhooks and command, the WebSocket, the
+dispatcher that drops the bridge's own echoes (so copies are never copied back), orders events per
+channel and hears each post once although it arrives by WebSocket and by outgoing webhook.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from yarl import URL
+import attrs
 
-from mmbridge.api import ReconnectPolicy, WebSocketStream
-from mmbridge.appservice import (
-    AppServiceAPI,
-    BridgeMetrics,
-    CommandSpec,
-    Dispatcher,
-    EchoFilter,
-    IntegrationTokens,
-    IntentAPI,
-    Provisioner,
-    PuppetNamespace,
-    Receiver,
-    SQLStateStore,
-    WebhookSpec,
-)
-from mmbridge.appservice.store import appservice_upgrade_table
-from mmbridge.db import Database
+from mmbridge.appservice import CommandSpec, Dispatcher, IntentAPI, WebhookSpec
+from mmbridge.bridge import Bridge, BridgeSetupError, LoadedConfig, SectionSpec, setting
+from mmbridge.bridge.config.schema import not_empty
+from mmbridge.db import UpgradeTable
 from mmbridge.errors import NotFoundError
 from mmbridge.types import (
+    Channel,
     ChannelID,
+    ChannelType,
     CommandResponse,
     PostDeletedEvent,
     PostedEvent,
@@ -41,126 +32,84 @@ from mmbridge.types import (
     ReactionAddedEvent,
     ReactionRemovedEvent,
     SlashCommandEvent,
-    StreamReset,
+    TeamID,
     UserID,
 )
 
 from .message_map import MessageMap, mirror_upgrade_table
 
-NAMESPACE = PuppetNamespace("mirror_{localpart}")
+
+@attrs.frozen
+class MirrorSettings:
+    """The ``mirror`` section: the two channels (names on the bridge's team, or ids)."""
+
+    channel_a: str = setting(check=not_empty("name the first channel"))
+    channel_b: str = setting(check=not_empty("name the second channel"))
 
 
-class MirrorBridge:
-    """Mirror ``channel_a`` and ``channel_b`` (both on ``team_id``) of the server at ``url``.
+class MirrorBridge(Bridge[MirrorSettings]):
+    """Mirror ``mirror.channel_a`` and ``mirror.channel_b`` of the bridge's team."""
 
-    ``bot_token`` is the bridge bot's (it needs to create users and tokens and manage the team's
-    integrations). ``database_url`` holds puppets, memberships and the message map.
-    """
+    name = "mirror"
+    section = SectionSpec("mirror", MirrorSettings)
+    example_section = (Path(__file__).parent / "example-config.yaml").read_text(encoding="utf-8")
+    config_defaults = {"appservice.id": "mirror", "puppets.username_template": "mirror_{localpart}"}
 
-    def __init__(
-        self,
-        url: str | URL,
-        bot_token: str,
-        *,
-        team_id: str,
-        channel_a: str,
-        channel_b: str,
-        database_url: str,
-        receiver_host: str = "127.0.0.1",
-        receiver_port: int = 0,
-        log: logging.Logger | None = None,
-    ) -> None:
-        self.log = log or logging.getLogger("mirror")
-        self.other = {channel_a: channel_b, channel_b: channel_a}
-        self.db = Database.create(
-            database_url, upgrade_table=[appservice_upgrade_table(), mirror_upgrade_table()], owner="mirror"
-        )
-        self.store = SQLStateStore(self.db, bridge_id="mirror")
-        self.messages = MessageMap(self.db)
-        self.metrics = BridgeMetrics()
-        self.appservice = AppServiceAPI(
-            url,
-            bot_token,
-            store=self.store,
-            namespace=NAMESPACE,
-            team_id=team_id,
-            bridge_id="mirror",
-            observer=self.metrics.observe_request,
-        )
-        self.tokens = IntegrationTokens()
-        self.echoes = EchoFilter(bridge_id="mirror", bot_user_id="", namespace=NAMESPACE, store=self.store)
-        self.dispatcher = Dispatcher(drop=self.echoes, on_handled=self.metrics.observe_handled)
-        self.stream = WebSocketStream(self.appservice.bot.http, reconnect=ReconnectPolicy(initial_delay=0.05))
-        self.receiver = Receiver(
-            self.dispatcher,
-            self.tokens,
-            metrics=self.metrics,
-            health_checks={"store": self.store.is_healthy, "websocket": self._websocket_connected},
-        )
-        self._receiver_address = (receiver_host, receiver_port)
+    def __init__(self, config: LoadedConfig[MirrorSettings], **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.messages = MessageMap(self.db, self.bridge_id)
+        self.other: dict[str, str] = {}
+        self.channels: dict[str, Channel] = {}
         self._usernames: dict[str, str] = {}
-        self._channel_names: dict[str, str] = {}
-        self._reader: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
-        self._register_handlers()
 
-    async def start(self) -> None:
-        """Migrate the database, learn who the bot is, join the channels, provision the
-        integrations, and start listening (WebSocket and receiver)."""
-        await self.db.start()
-        await self.store.start()
-        bot = await self.appservice.start()
-        self.echoes.bot_user_id = bot.id
-        for channel in self.other:
-            await self.appservice.bot_intent().ensure_joined(channel)
-            self._channel_names[channel] = (await self.appservice.bot.channels.get(ChannelID(channel))).name
-        url = await self.receiver.start(*self._receiver_address)
-        provisioner = Provisioner(
-            self.appservice.bot, self.store, self.tokens, team_id=self.appservice.team_id, public_url=url
-        )
-        await provisioner.load_remembered_tokens()
-        for channel in self.other:
-            await provisioner.ensure_webhook(
-                WebhookSpec(channel_id=channel, display_name=f"mirror {channel}")
-            )
-        await provisioner.ensure_command(CommandSpec(trigger="mirror", description="mirror bridge status"))
-        self._reader = asyncio.create_task(self._read(), name="mirror websocket")
-        await asyncio.wait_for(self._connected.wait(), 30)
-        self.log.info("mirroring ~%s <-> ~%s", *self._channel_names.values())
+    def upgrade_tables(self) -> Sequence[UpgradeTable]:
+        return [mirror_upgrade_table()]
 
-    async def stop(self) -> None:
-        """Stop listening, finish what is queued, close everything."""
-        await self.stream.close()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        await self.receiver.stop()
-        await self.dispatcher.close()
-        await self.appservice.close()
-        await self.store.stop()
-        await self.db.stop()
-
-    async def _websocket_connected(self) -> bool:
-        connected = self.stream.connected
-        self.metrics.websocket_connected.set(1 if connected else 0)
-        return connected
-
-    async def _read(self) -> None:
-        async for event in self.stream.events():
-            self._connected.set()
-            if isinstance(event, StreamReset):
-                self.log.warning("events may have been missed while disconnected: %s", event.reason)
-            await self.dispatcher.dispatch(event)
-
-    # ---- handlers ---------------------------------------------------------------------------
-
-    def _register_handlers(self) -> None:
-        on = self.dispatcher.on
+    def register_handlers(self, dispatcher: Dispatcher) -> None:
+        on = dispatcher.on
         on(PostedEvent)(self.on_post)
         on(PostEditedEvent)(self.on_edit)
         on(PostDeletedEvent)(self.on_delete)
         on(ReactionAddedEvent, ReactionRemovedEvent)(self.on_reaction)
         on(SlashCommandEvent)(self.on_command)
+
+    async def prepare(self) -> None:
+        """Find both channels, and join them as the bot."""
+        a = await self._channel("channel_a", self.settings.channel_a)
+        b = await self._channel("channel_b", self.settings.channel_b)
+        if a.id == b.id:
+            raise BridgeSetupError(f"channel_a and channel_b are the same channel ({self.where('mirror')})")
+        self.other = {a.id: b.id, b.id: a.id}
+        self.channels = {a.id: a, b.id: b}
+        for channel in (a, b):
+            await self.appservice.bot_intent().ensure_joined(channel.id)
+
+    def webhooks(self) -> Sequence[WebhookSpec]:
+        # Outgoing webhooks exist on open channels only; the WebSocket covers the others.
+        return [
+            WebhookSpec(channel_id=c.id, display_name=f"mirror ~{c.name}")
+            for c in self.channels.values()
+            if c.type == ChannelType.OPEN
+        ]
+
+    def commands(self) -> Sequence[CommandSpec]:
+        return [CommandSpec(trigger="mirror", description="mirror bridge status")]
+
+    async def started(self) -> None:
+        self.log.info("mirroring %s", " <-> ".join(f"~{c.name}" for c in self.channels.values()))
+
+    async def _channel(self, key: str, wanted: str) -> Channel:
+        assert self.team is not None
+        bot = self.appservice.bot
+        with contextlib.suppress(NotFoundError):
+            if len(wanted) == 26 and wanted.isalnum():
+                return await bot.channels.get(ChannelID(wanted))
+            return await bot.channels.get_by_name(TeamID(self.team.id), wanted)
+        raise BridgeSetupError(
+            f"no channel {wanted!r} in team {self.team.name!r} ({self.where('mirror', key)})"
+        )
+
+    # ---- handlers ---------------------------------------------------------------------------
 
     async def on_post(self, event: PostedEvent) -> None:
         post = event.post
@@ -220,7 +169,7 @@ class MirrorBridge:
                 await puppet.unreact(copy_id, reaction.emoji_name)
 
     async def on_command(self, event: SlashCommandEvent) -> CommandResponse:
-        channels = " <-> ".join(f"~{self._channel_names.get(channel, channel)}" for channel in self.other)
+        channels = " <-> ".join(f"~{c.name}" for c in self.channels.values())
         count = await self.messages.count()
         return CommandResponse(text=f"Mirroring {channels}: {count} messages mirrored so far.")
 

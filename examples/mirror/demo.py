@@ -1,17 +1,25 @@
-"""``make demo``: the mirror bridge end to end on the emulator, with a transcript of both channels.
+"""``make demo``: the mirror bridge as a daemon (``mmbridge run``) on the emulator, with a transcript.
 
-Alice talks in ``~mirror-a`` and Bob in ``~mirror-b``; the bridge makes ``mirror_alice`` and
-``mirror_bob`` and has them redo everything on the other side. Each step is checked; the run
-exits 0 only if every copy appears, nothing is copied twice and nothing echoes back.
+The demo starts the emulator, writes the bridge's registration and runs
+``mmbridge run -c examples/mirror/config.yaml`` as a process of its own, with the server's address,
+the bot's token, a free receiver port and a temporary SQLite database given by environment
+variables. Alice talks in ``~bridge-test`` and Bob in ``~off-topic``; the bridge makes
+``mirror_alice`` and ``mirror_bob`` and has them redo everything on the other side. Each step is
+checked; at the end the daemon gets SIGTERM and must exit 0. The run exits 0 only if every copy
+appears, nothing is copied twice and nothing echoes back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import socket
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -22,9 +30,9 @@ from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Post
 from mmbridge.types import ChannelID, PostID, TeamID, UserID
 
-from .bridge import MirrorBridge
-
 WAIT = 10.0
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = "examples/mirror/config.yaml"
 
 
 class DemoFailed(Exception):
@@ -44,11 +52,14 @@ class Demo:
         found = [p for p in self.emulator.state.posts.values() if p.channel_id == channel_id and not p.type]
         return sorted(found, key=lambda p: (p.create_at, p.seq))
 
-    async def until(self, what: str, condition: Callable[[], bool]) -> None:
+    async def until(self, what: str, condition: Callable[[], bool | Awaitable[bool]]) -> None:
         """Wait for ``condition``; a step that never happens fails the demo."""
         try:
             async with asyncio.timeout(WAIT):
-                while not condition():  # noqa: ASYNC110 - polls the emulator for the bridge's effect
+                while True:
+                    result = condition()
+                    if await result if isinstance(result, Awaitable) else result:
+                        break
                     await asyncio.sleep(0.02)
         except TimeoutError:
             raise DemoFailed(f"{what}: did not happen within {WAIT:.0f} s") from None
@@ -82,66 +93,131 @@ class Demo:
             self.out(f"{indent}{author}: {text}{suffix}")
 
 
+class Daemon:
+    """``python -m mmbridge ...`` as child processes of the demo, their output in one log file."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.env = env
+        self.log_path = workdir / "bridge.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def _spawn(self, *args: str) -> asyncio.subprocess.Process:
+        with self.log_path.open("ab") as log:
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "mmbridge", *args, env=self.env, stdout=log, stderr=log, cwd=REPO
+            )
+
+    async def command(self, *args: str) -> int:
+        """Run ``mmbridge <args>`` to its end; its exit code."""
+        return await (await self._spawn(*args)).wait()
+
+    async def start(self, *args: str) -> int:
+        """Start ``mmbridge <args>`` in the background; its pid."""
+        self.process = await self._spawn(*args)
+        return self.process.pid
+
+    @property
+    def exited(self) -> int | None:
+        """The exit code, once the background process has ended."""
+        return None if self.process is None else self.process.returncode
+
+    async def stop(self) -> int | None:
+        """SIGTERM, then wait; the exit code (None when it had to be killed after 15 s)."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return self.exited
+        process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return None
+
+    def tail(self, lines: int = 15) -> str:
+        """The last lines the processes printed."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
 async def _get(url: URL) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        return response.status, await response.text()
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return response.status, await response.text()
+    except aiohttp.ClientError:
+        return 0, ""
 
 
-async def run(out: Callable[[str], None] = print, database_dir: Path | None = None) -> None:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -> None:
     """Run the whole scenario; raises :class:`DemoFailed` at the first step that goes wrong."""
     emulator = Emulator(EmulatorSettings(max_users_per_team=500))
     await emulator.start(host="127.0.0.1", port=0)
     seed = emulator.seed
     demo = Demo(emulator, out)
-    workdir = tempfile.TemporaryDirectory() if database_dir is None else None
-    database = (Path(workdir.name) if workdir else database_dir) / "mirror.db"  # type: ignore[operator]
-    bridge: MirrorBridge | None = None
-    out(f"emulator on {emulator.url}; bridge database {database}")
+    temporary = tempfile.TemporaryDirectory() if workdir is None else None
+    folder = Path(temporary.name) if temporary is not None else workdir
+    assert folder is not None
+    port = _free_port()
+    bot_id, bot_token = emulator.create_bridge_bot()
+    env = dict(os.environ)
+    env.update(
+        MMBRIDGE_MATTERMOST_URL=str(emulator.url),
+        MMBRIDGE_MATTERMOST_TOKEN=bot_token,
+        MMBRIDGE_APPSERVICE_PORT=str(port),
+        MMBRIDGE_DATABASE_URI=f"sqlite:///{folder / 'mirror.db'}",
+    )
+    daemon = Daemon(folder, env)
+    registration = str(folder / "registration.yaml")
+    out(f"emulator on {emulator.url}; bridge workdir {folder}")
     try:
         async with ClientAPI.connect(emulator.url, seed.admin_token) as admin:
-            team = TeamID(seed.team_id)
-            channel_a = await admin.channels.create(team, "mirror-a", "Mirror A")
-            channel_b = await admin.channels.create(team, "mirror-b", "Mirror B")
-            bob_id, bob_token = emulator.create_user("bob")
+            a = ChannelID(seed.channel_id)  # ~bridge-test, where alice is
+            b = ChannelID((await admin.channels.get_by_name(TeamID(seed.team_id), "off-topic")).id)
+            bob_id, bob_token = emulator.create_user("bob")  # in ~off-topic with the team
             alice_id = UserID(seed.user_id)
-            await admin.channels.add_member(channel_a.id, alice_id)
-            await admin.channels.add_member(channel_b.id, UserID(bob_id))
-            bot_id, bot_token = emulator.create_user("mirrorbot", admin=True, bot=True)
-            demo.names.update({alice_id: "alice", bob_id: "bob", bot_id: "mirrorbot"})
+            demo.names.update({alice_id: "alice", bob_id: "bob", bot_id: "mmbridge-bot"})
 
-            bridge = MirrorBridge(
-                emulator.url,
-                bot_token,
-                team_id=team,
-                channel_a=channel_a.id,
-                channel_b=channel_b.id,
-                database_url=f"sqlite:///{database}",
-            )
-            await bridge.start()
-            out("bridge started: puppets are made on first use\n")
+            if await daemon.command("generate-registration", "-c", CONFIG, "-r", registration) != 0:
+                raise DemoFailed(f"generate-registration failed:\n{daemon.tail()}")
+            out(f"  ok  mmbridge generate-registration -c {CONFIG}")
+            pid = await daemon.start("run", "-c", CONFIG, "-r", registration, "--no-update")
+            health = URL(f"http://127.0.0.1:{port}/health")
+
+            async def ready() -> bool:
+                if daemon.exited is not None:
+                    raise DemoFailed(f"mmbridge run exited with {daemon.exited}:\n{daemon.tail()}")
+                return (await _get(health))[0] == 200
+
+            await demo.until(f"mmbridge run -c {CONFIG} is up and healthy (pid {pid})", ready)
+            out("")
 
             async with (
                 ClientAPI.connect(emulator.url, seed.token) as alice,
                 ClientAPI.connect(emulator.url, bob_token) as bob,
             ):
-                a, b = ChannelID(channel_a.id), ChannelID(channel_b.id)
-
                 hello = await alice.posts.create(a, "Hello from **A**!")
                 await demo.until(
-                    "alice's post appears in B as mirror_alice", lambda: demo.has_copy(b, hello.message)
+                    "alice's post appears in ~off-topic as mirror_alice",
+                    lambda: demo.has_copy(b, hello.message),
                 )
                 copy_in_b = demo.copies_of(b, hello.message)[0]
                 demo.names[copy_in_b.user_id] = "mirror_alice"
 
                 hi = await bob.posts.create(b, "Hi from B :wave:")
                 await demo.until(
-                    "bob's post appears in A as mirror_bob", lambda: demo.has_copy(a, hi.message)
+                    "bob's post appears in ~bridge-test as mirror_bob", lambda: demo.has_copy(a, hi.message)
                 )
                 demo.names[demo.copies_of(a, hi.message)[0].user_id] = "mirror_bob"
 
                 reply = await bob.posts.create(b, "Replying to alice", root_id=copy_in_b.id)
                 await demo.until(
-                    "bob's reply lands in alice's thread in A",
+                    "bob's reply lands in alice's thread",
                     lambda: any(p.root_id == hello.id for p in demo.copies_of(a, reply.message)),
                 )
 
@@ -178,8 +254,7 @@ async def run(out: Callable[[str], None] = print, database_dir: Path | None = No
                 answer = await emulator.type_message(seed.token, a, "/mirror status")
                 out(f"  ok  /mirror status answers: {answer.get('text', answer)}")
 
-                assert bridge.receiver.url is not None
-                status, body = await _get(bridge.receiver.url / "health")
+                status, body = await _get(health)
                 if status != 200:
                     raise DemoFailed(f"the bridge reports itself unhealthy: {body}")
                 out(f"  ok  /health: {body}")
@@ -195,14 +270,18 @@ async def run(out: Callable[[str], None] = print, database_dir: Path | None = No
                     raise DemoFailed(f"{len(originals)} posts were made but {len(copies)} copies exist")
                 out(f"  ok  no echo loops: {len(originals)} posts, {len(copies)} copies")
 
-            demo.transcript(a, f"~mirror-a ({a})")
-            demo.transcript(b, f"~mirror-b ({b})")
+            code = await daemon.stop()
+            if code != 0:
+                raise DemoFailed(f"the daemon exited with {code} on SIGTERM:\n{daemon.tail()}")
+            out("  ok  SIGTERM: the daemon drained its queues and exited 0")
+
+            demo.transcript(a, f"~bridge-test ({a})")
+            demo.transcript(b, f"~off-topic ({b})")
     finally:
-        if bridge is not None:
-            await bridge.stop()
+        await daemon.stop()
         await emulator.stop()
-        if workdir is not None:
-            workdir.cleanup()
+        if temporary is not None:
+            temporary.cleanup()
 
 
 def main() -> None:
@@ -212,6 +291,10 @@ def main() -> None:
     except DemoFailed as exc:
         print(f"\ndemo FAILED: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # the finally blocks above have stopped the daemon and the emulator
+        with contextlib.suppress(Exception):
+            print("\ndemo interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     print("\ndemo finished: every step behaved as expected")
 
 

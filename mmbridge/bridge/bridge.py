@@ -181,7 +181,7 @@ class Bridge(Generic[SettingsT]):
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._failed: asyncio.Future[BaseException] | None = None
-        self.register_handlers(self.dispatcher)
+        self._handlers_registered = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.bridge_id!r}, server={self.config.mattermost.url!r})"
@@ -193,7 +193,8 @@ class Bridge(Generic[SettingsT]):
         return ()
 
     def register_handlers(self, dispatcher: Dispatcher) -> None:
-        """Register the bridge's event handlers (called once, from ``__init__``)."""
+        """Register the bridge's event handlers (called once, at the beginning of :meth:`start`,
+        so a subclass's ``__init__`` may set up what they use after ``super().__init__()``)."""
 
     async def prepare(self) -> None:
         """The bridge's own setup, once the bot is known and checked and before any event can
@@ -235,6 +236,9 @@ class Bridge(Generic[SettingsT]):
         """
         if self._stack is not None:
             raise RuntimeError("the bridge is already running")
+        if not self._handlers_registered:
+            self.register_handlers(self.dispatcher)
+            self._handlers_registered = True
         stack = AsyncExitStack()
         try:
             await self._start_database(stack)

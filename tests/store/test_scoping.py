@@ -63,7 +63,9 @@ async def test_a_bridge_id_is_bound_to_its_server(db_url: str, cleanup: Cleanup)
     await first.stop()
 
     elsewhere = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="irc", server="https://b.example"))
-    with pytest.raises(OwnerMismatchError, match=r"'irc' belongs to the Mattermost server https://a\.example"):
+    with pytest.raises(
+        OwnerMismatchError, match=r"'irc' belongs to the Mattermost server https://a\.example"
+    ):
         await elsewhere.start()
 
     again = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="irc", server="https://a.example"))

@@ -102,7 +102,10 @@ async def _scope_rows_by_bridge(conn: Connection, scheme: Scheme) -> None:
             f"CREATE TABLE {name}_scoped (bridge_id TEXT NOT NULL, {columns}, PRIMARY KEY ({key}){extra})"
             + (" WITHOUT ROWID" if scheme == Scheme.SQLITE else "")
         )
-        await conn.execute(f"INSERT INTO {name}_scoped (bridge_id, {kept}) SELECT '', {kept} FROM {name}")  # noqa: S608 - fixed table names
+        # A counter never used (a fresh database) is no data to adopt; the claim makes a new one.
+        unused = " WHERE next_id > 1" if name == "mmbridge_txn_counter" else ""
+        copy = f"INSERT INTO {name}_scoped (bridge_id, {kept}) SELECT '', {kept} FROM {name}{unused}"  # noqa: S608
+        await conn.execute(copy)
         await conn.execute(f"DROP TABLE {name}")
         await conn.execute(f"ALTER TABLE {name}_scoped RENAME TO {name}")
     for kind in ("team", "channel"):

@@ -202,6 +202,9 @@ class _Loader:
                 continue
             if is_attrs_class(field.type):
                 data[field.name] = self.resolve_section(field.type, value, field_path)
+            elif field.type not in (str, Secret) and isinstance(value, str) and _REFERENCE.fullmatch(value):
+                # `port: ${PORT}`: the variable's text read as YAML, so a number is a number.
+                data[field.name] = _yaml_scalar(self._interpolate(value, field_path))
             else:
                 data[field.name] = self._interpolate(value, field_path)
         return data

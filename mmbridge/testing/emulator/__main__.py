@@ -90,7 +90,7 @@ async def _serve(
 ) -> None:
     emu = Emulator(EmulatorSettings(rate_limit=rate_limit, seed=seed))
     await emu.start(host, port)
-    _, bot_token = emu.create_user(BRIDGE_BOT, admin=True, bot=True)
+    _, bot_token = emu.create_bridge_bot(BRIDGE_BOT)
     banner = sys.stdout
     if config_path is not None:
         text = bridge_config(str(emu.url), bot_token, emu.seed.team_name, seed)

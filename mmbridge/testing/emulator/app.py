@@ -163,6 +163,14 @@ class Emulator:
             await self._runner.cleanup()
             self._runner = None
 
+    def create_bridge_bot(self, username: str = "mmbridge-bot") -> tuple[str, str]:
+        """A bot with the system admin role on the seed team, as a bridge needs; ``(user_id, token)``.
+
+        Made right after the seed (as ``python -m mmbridge.testing.emulator`` does), with a seeded
+        emulator it has the same token on every start.
+        """
+        return self.create_user(username, admin=True, bot=True)
+
     def create_user(self, username: str, *, admin: bool = False, bot: bool = False) -> tuple[str, str]:
         """Create a user (or bot, owned by the seed admin) on the seed team with a token.
 
