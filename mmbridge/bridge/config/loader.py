@@ -277,6 +277,13 @@ class _Loader:
                     what = "section" if is_attrs_class(field.type) else "key"
                     self.problem(field_path, f"the {what} {field.name!r} is missing")
                     ok = False
+                elif not isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                    # A default that must be replaced (an empty token) is a problem too.
+                    check = field_check(field)
+                    message = check(field.default) if check is not None else None
+                    if message:
+                        self.problem(field_path, message)
+                        ok = False
                 continue
             value = self._structure_value(field, data[field.name], field_path)
             if value is _INVALID:
