@@ -1,0 +1,269 @@
+"""``mmbridge run`` as its own process: it bridges, stops cleanly on signals, and every bad start
+prints one line and exits with the code of its class, quickly, leaving nothing running."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from mmbridge.bridge.errors import (
+    AuthenticationError,
+    BridgeNotFoundError,
+    BridgeSetupError,
+    ConfigInvalidError,
+    ConfigMissingError,
+    DatabaseOwnershipError,
+    DatabaseUnavailableError,
+    ListenError,
+    MissingRightsError,
+    RegistrationError,
+    ServerUnreachableError,
+)
+from mmbridge.db import Database, UpgradeTable
+from mmbridge.testing.emulator import Emulator
+from mmbridge.types import ChannelID
+
+from .conftest import MirrorSetup, Result, free_port, until
+
+
+def copies_in(emulator: Emulator, channel_id: str, prefix: str) -> list[str]:
+    """Messages in ``channel_id`` starting with ``prefix``, posted by a mirror puppet."""
+    state = emulator.state
+    return [
+        post.message
+        for post in state.posts.values()
+        if post.channel_id == channel_id
+        and post.message.startswith(prefix)
+        and not post.delete_at
+        and state.user(post.user_id).username.startswith("mirror_")
+    ]
+
+
+def assert_one_line_failure(result: Result, code: int, *phrases: str) -> None:
+    """The process exited with ``code`` within 10 s, printing one line about it and no traceback."""
+    assert result.code == code, result.stderr
+    assert result.seconds < 10
+    assert len(result.error_lines) == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in result.error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_the_daemon_bridges_and_drains_its_queue_on_sigterm(mirror: MirrorSetup) -> None:
+    emulator = mirror.emulator
+    seed = emulator.seed
+    off_topic = emulator.state.channel_by_name(seed.team_id, "off-topic")
+    assert off_topic is not None
+    daemon = await mirror.start_healthy()
+
+    for n in range(60):
+        await emulator.type_message(seed.token, ChannelID(seed.channel_id), f"drain {n:02d}")
+    await asyncio.sleep(0.05)  # the events have reached the bridge; many copies are still queued
+    copied_before_sigterm = len(copies_in(emulator, off_topic.id, "drain "))
+    daemon.signal(signal.SIGTERM)
+    result = await daemon.wait()
+
+    assert result.code == 0, result.stderr
+    copies = copies_in(emulator, off_topic.id, "drain ")
+    assert sorted(copies) == [f"drain {n:02d}" for n in range(60)]  # every one, none twice
+    assert "Traceback" not in result.stderr
+    assert "stopped" in result.stderr
+    print(f"{copied_before_sigterm} of 60 copied before SIGTERM, the rest drained")
+
+
+async def test_ctrl_c_stops_cleanly_without_a_traceback(mirror: MirrorSetup) -> None:
+    daemon = await mirror.start_healthy()
+    daemon.signal(signal.SIGINT)
+    result = await daemon.wait()
+    assert result.code == 0
+    assert "Traceback" not in result.stderr
+    assert "KeyboardInterrupt" not in result.stderr
+    assert "SIGINT received" in result.stderr
+
+
+async def test_a_sigkilled_daemon_restarts_and_finds_its_puppets(mirror: MirrorSetup) -> None:
+    emulator = mirror.emulator
+    seed = emulator.seed
+    off_topic = emulator.state.channel_by_name(seed.team_id, "off-topic")
+    assert off_topic is not None
+    daemon = await mirror.start_healthy()
+    await emulator.type_message(seed.token, ChannelID(seed.channel_id), "before the kill")
+    await until(lambda: copies_in(emulator, off_topic.id, "before the kill"))
+    daemon.signal(signal.SIGKILL)
+    await daemon.wait()
+
+    again = await mirror.start_healthy()  # the instance lock died with the process
+    await emulator.type_message(seed.token, ChannelID(seed.channel_id), "after the restart")
+    await until(lambda: copies_in(emulator, off_topic.id, "after the restart"))
+    puppets = [u for u in emulator.state.users.values() if u.username == "mirror_alice"]
+    assert len(puppets) == 1  # the same puppet, from the database
+    again.signal(signal.SIGTERM)
+    assert (await again.wait()).code == 0
+
+
+# ---- bad starts: one line, one exit code per class ---------------------------------------------------
+
+
+async def test_missing_config(mirror: MirrorSetup, tmp_path: Path) -> None:
+    result = await mirror.daemon.run("run", "-c", str(tmp_path / "absent.yaml"))
+    assert_one_line_failure(result, ConfigMissingError.exit_code, "absent.yaml: no such file")
+
+
+async def test_invalid_config_lists_every_problem(mirror: MirrorSetup) -> None:
+    text = (
+        mirror.config.read_text()
+        .replace("port: ", "port: many ")
+        .replace("shutdown_timeout: 10", "shutdown_timeout: 0")
+    )
+    mirror.config.write_text(text)
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert result.code == ConfigInvalidError.exit_code
+    assert len(result.error_lines) == 2, result.stderr
+    lines = mirror.config.read_text().splitlines()  # (run first added the keys a short config lacks)
+    port = next(i for i, line in enumerate(lines, 1) if "port: many" in line)
+    timeout = next(i for i, line in enumerate(lines, 1) if "shutdown_timeout: 0" in line)
+    assert f"config.yaml:{port}: appservice.port: expected a whole number, got text" in result.error_lines[0]
+    assert (
+        f"config.yaml:{timeout}: appservice.shutdown_timeout: must be greater than 0" in result.error_lines[1]
+    )
+    assert "Traceback" not in result.stderr
+
+
+async def test_missing_registration(mirror: MirrorSetup) -> None:
+    mirror.registration.unlink()
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result, RegistrationError.exit_code, "no registration file", "generate-registration"
+    )
+
+
+async def test_a_config_disagreeing_with_its_registration_is_refused(mirror: MirrorSetup) -> None:
+    mirror.write_config(bridge_id="mirror-two")
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result,
+        RegistrationError.exit_code,
+        "id is 'mirror' in the registration but 'mirror-two' in the config",
+    )
+
+
+async def test_unknown_bridge_class(mirror: MirrorSetup) -> None:
+    result = await mirror.daemon.run(*mirror.run_args("--bridge", "no_such_module:Bridge"))
+    assert_one_line_failure(result, BridgeNotFoundError.exit_code, "cannot import 'no_such_module'")
+
+
+async def test_a_second_daemon_of_the_same_bridge_is_refused(mirror: MirrorSetup) -> None:
+    first = await mirror.start_healthy()
+    result = await mirror.new_daemon("second").run(*mirror.run_args())
+    assert_one_line_failure(
+        result,
+        DatabaseUnavailableError.exit_code,
+        f"another process (pid {first.process.pid})",
+        "'mirror'",  # type: ignore[union-attr]
+    )
+    assert first.process is not None
+    assert first.process.returncode is None
+
+
+async def test_unreachable_database(mirror: MirrorSetup) -> None:
+    mirror.write_config(database=f"postgres://bridge:hunter2@127.0.0.1:{free_port()}/bridge")
+    mirror.write_registration()
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result, DatabaseUnavailableError.exit_code, "could not connect to", "database.uri"
+    )
+    assert "hunter2" not in result.stderr
+
+
+async def test_database_of_another_owner(mirror: MirrorSetup) -> None:
+    tables = UpgradeTable("other")
+    tables.register(description="a table of its own")(
+        lambda conn, scheme: conn.execute("CREATE TABLE t (x TEXT)")
+    )
+    other = Database.create(
+        f"sqlite:///{mirror.workdir / 'mirror.db'}", upgrade_table=tables, owner="some-other-program"
+    )
+    await other.start()
+    await other.stop()
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result, DatabaseOwnershipError.exit_code, "belongs to 'some-other-program', not 'mirror'"
+    )
+
+
+async def test_unreachable_server(mirror: MirrorSetup) -> None:
+    mirror.write_config(url=f"http://127.0.0.1:{free_port()}")
+    mirror.write_registration()
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result, ServerUnreachableError.exit_code, "cannot reach Mattermost at http://127.0.0.1:"
+    )
+
+
+async def test_a_refused_token(mirror: MirrorSetup) -> None:
+    mirror.write_config(token="x" * 26)
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result, AuthenticationError.exit_code, "refuses the bot token", "mattermost.token"
+    )
+    assert "x" * 26 not in result.stderr
+
+
+async def test_the_seeded_bridgebot_lacks_the_rights_and_is_told_which(mirror: MirrorSetup) -> None:
+    mirror.write_config(token=mirror.emulator.seed.bot_token)
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result,
+        MissingRightsError.exit_code,
+        "@bridgebot lacks the system_admin role",
+        "manage_system, create_user_access_token, edit_other_users",
+        "mmctl roles system_admin bridgebot",
+    )
+    assert not any(
+        u.username.startswith("mirror_") for u in mirror.emulator.state.users.values()
+    )  # none half-made
+
+
+async def test_a_server_setting_that_is_off_is_named(mirror: MirrorSetup) -> None:
+    mirror.emulator.settings.enable_user_access_tokens = False
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result, MissingRightsError.exit_code, "ServiceSettings.EnableUserAccessTokens is off"
+    )
+
+
+async def test_a_port_in_use(mirror: MirrorSetup) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", mirror.port))
+        taken.listen()
+        result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(
+        result,
+        ListenError.exit_code,
+        f"cannot listen on 127.0.0.1:{mirror.port}: the port is in use",
+        "appservice.port",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "phrase"),
+    [
+        ({"team": "no-such-team"}, "no team 'no-such-team'"),
+        ({"channel_b": "no-such-channel"}, "no channel 'no-such-channel' in team 'test-team'"),
+    ],
+)
+async def test_an_unknown_team_or_channel(mirror: MirrorSetup, change: dict[str, str], phrase: str) -> None:
+    mirror.write_config(**change)
+    result = await mirror.daemon.run(*mirror.run_args())
+    assert_one_line_failure(result, BridgeSetupError.exit_code, phrase, "config.yaml:")
+
+
+async def test_debug_adds_the_traceback(mirror: MirrorSetup) -> None:
+    mirror.write_config(token="y" * 26)
+    result = await mirror.daemon.run("--debug", *mirror.run_args())
+    assert result.code == AuthenticationError.exit_code
+    assert "Traceback" in result.stderr
