@@ -8,18 +8,42 @@ Fixtures:
 * ``mm_client``: a :class:`~mmbridge.api.ClientAPI` acting as the seeded bridge bot.
 * ``mm_client_for``: ``mm_client_for(token)`` makes a client for any token (closed after the test).
 
+The async fixtures need pytest-asyncio (``pip install 'mmbridge[testing]'``) and async tests it runs:
+``asyncio_mode = "auto"`` in the pytest config, or ``@pytest.mark.asyncio`` on each test. Without
+pytest-asyncio the plugin still loads (so an unrelated test suite in the same environment runs),
+and a test asking for these fixtures fails saying what to install.
+
 The emulator itself knows nothing of the client; these fixtures only join the two over HTTP.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
+
+MISSING_ASYNCIO = "the mmbridge fixtures need pytest-asyncio: pip install 'mmbridge[testing]'"
+
+
+def _async_fixture(function: Callable[..., Any]) -> Any:
+    """``pytest_asyncio.fixture``, or a fixture that fails with what to install."""
+    try:
+        import pytest_asyncio
+    except ImportError:
+        pass
+    else:
+        return pytest_asyncio.fixture(function)
+
+    def unavailable() -> None:
+        pytest.fail(MISSING_ASYNCIO)
+
+    unavailable.__name__ = function.__name__
+    unavailable.__doc__ = function.__doc__
+    return pytest.fixture(unavailable, name=function.__name__)
 
 
 @pytest.fixture
@@ -28,7 +52,7 @@ def emulator_settings() -> EmulatorSettings:
     return EmulatorSettings()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulator]:
     """A started :class:`Emulator` on ``127.0.0.1`` with a free port; stopped afterwards."""
     emu = Emulator(settings=emulator_settings)
@@ -39,7 +63,7 @@ async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulato
         await emu.stop()
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def mm_client_for(emulator: Emulator) -> AsyncIterator[Callable[[str], ClientAPI]]:
     """A factory of clients for the emulator, one per token; all are closed after the test."""
     made: list[ClientAPI] = []
