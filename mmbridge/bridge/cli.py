@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def bridge_option(sub: argparse.ArgumentParser) -> None:
+        # --debug after the command too (`mmbridge run -c x --debug`); SUPPRESS keeps the top one.
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument(
             "--bridge",
             default="",

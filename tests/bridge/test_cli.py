@@ -1,0 +1,95 @@
+"""The other ``mmbridge`` commands, as a new user runs them: generate-config, generate-registration,
+check-config, --version."""
+
+from __future__ import annotations
+
+import signal
+import stat
+from pathlib import Path
+
+from mmbridge.bridge import load_registration
+from mmbridge.bridge.errors import ConfigInvalidError, RegistrationError
+
+from .conftest import MirrorSetup
+
+MIRROR = "examples.mirror:MirrorBridge"
+
+
+async def test_version(mirror: MirrorSetup) -> None:
+    result = await mirror.daemon.run("--version")
+    assert result.code == 0
+    assert result.stdout.startswith("mmbridge ")
+
+
+async def test_from_nothing_to_a_checked_config_and_registration(mirror: MirrorSetup, tmp_path: Path) -> None:
+    config = tmp_path / "new.yaml"
+    made = await mirror.daemon.run("generate-config", "--bridge", MIRROR, "-o", str(config))
+    assert made.code == 0, made.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it will hold a token
+    assert "  id: mirror\n" in config.read_text()
+    again = await mirror.daemon.run("generate-config", "--bridge", MIRROR, "-o", str(config))
+    assert again.code != 0
+    assert "exists; give --force" in again.stderr
+
+    # As generated, it still lacks what only the user knows.
+    unchecked = await mirror.daemon.run("check-config", "-c", str(config), "--bridge", MIRROR)
+    assert unchecked.code == ConfigInvalidError.exit_code
+    assert any("mattermost.token: is empty" in line for line in unchecked.error_lines)
+    assert any("mirror.channel_a: is empty" in line for line in unchecked.error_lines)
+
+    text = config.read_text()
+    for key, value in {
+        "  url: http://localhost:8065": f"  url: {mirror.emulator.url}",
+        'token: ""': "token: ${BOT_TOKEN}",
+        'team: ""': "team: test-team",
+        'channel_a: ""': "channel_a: bridge-test",
+        'channel_b: ""': "channel_b: off-topic",
+    }.items():
+        text = text.replace(key, value, 1)
+    config.write_text(text.replace('bridge: ""', f"bridge: {MIRROR}", 1))
+    env = {"BOT_TOKEN": mirror.bot_token}
+    checked = await mirror.daemon.run("check-config", "-c", str(config), env=env)
+    assert checked.code == 0, checked.stderr
+    assert "OK (bridge 'mirror', MirrorBridge)" in checked.stdout
+
+    registration = tmp_path / "reg.yaml"
+    written = await mirror.daemon.run(
+        "generate-registration", "-c", str(config), "-r", str(registration), env=env
+    )
+    assert written.code == 0, written.stderr
+    assert "system_admin role" in written.stdout
+    assert "ServiceSettings.EnableUserAccessTokens" in written.stdout
+    assert stat.S_IMODE(registration.stat().st_mode) == 0o600
+    loaded = load_registration(registration)
+    assert (loaded.id, loaded.username_template, loaded.bridge) == ("mirror", "mirror_{localpart}", MIRROR)
+    assert loaded.action_secret
+    refused = await mirror.daemon.run(
+        "generate-registration", "-c", str(config), "-r", str(registration), env=env
+    )
+    assert refused.code == RegistrationError.exit_code  # its secrets are never replaced by accident
+
+
+async def test_check_config_lists_every_problem_and_never_a_secret(mirror: MirrorSetup) -> None:
+    secret = "s3cr3t-t0ken-never-shown"
+    text = mirror.config.read_text().replace(f"token: {mirror.bot_token}", "token: ${BOT_TOKEN}")
+    text = text.replace("port: ", "port: -").replace("id: mirror", "id: Mirror!")
+    mirror.config.write_text(text)
+    result = await mirror.daemon.run("check-config", "-c", str(mirror.config), env={"BOT_TOKEN": secret})
+    assert result.code == ConfigInvalidError.exit_code
+    assert len(result.error_lines) == 2, result.stderr
+    assert "appservice.id: must be 1-32 lower-case letters" in result.error_lines[0]
+    assert "appservice.port: must be a port number" in result.error_lines[1]
+    assert secret not in result.stdout + result.stderr
+    # Unlike run, check-config changes nothing.
+    assert mirror.config.read_text() == text
+    assert not list(mirror.workdir.glob("config.yaml.*.bak"))
+
+
+async def test_run_never_logs_the_token_even_at_debug(mirror: MirrorSetup) -> None:
+    daemon = await mirror.start_healthy("--debug")
+    await mirror.emulator.type_message(mirror.emulator.seed.token, mirror.emulator.seed.channel_id, "hello")
+    daemon.signal(signal.SIGTERM)
+    result = await daemon.wait()
+    assert result.code == 0
+    assert "DEBUG" in result.stderr
+    assert mirror.bot_token not in result.stderr + result.stdout
