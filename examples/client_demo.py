@@ -1,4 +1,4 @@
-"""A scripted session against the emulator: what ``make demo`` runs.
+"""A scripted tour of the client alone against the emulator: ``python -m examples.client_demo``.
 
 It starts the emulator on a free loopback port, then uses mmbridge's client the way a bridge
 does: as an admin it creates a puppet user and mints its token, then acts as the puppet (joins,

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from mmbridge.bridge import load_registration
-from mmbridge.bridge.errors import ConfigInvalidError, RegistrationError
+from mmbridge.bridge.errors import STARTUP_ERRORS, ConfigInvalidError, RegistrationError
 
 from .conftest import MirrorSetup
 
@@ -93,3 +93,20 @@ async def test_run_never_logs_the_token_even_at_debug(mirror: MirrorSetup) -> No
     assert result.code == 0
     assert "DEBUG" in result.stderr
     assert mirror.bot_token not in result.stderr + result.stdout
+
+
+def test_the_registration_example_is_a_valid_registration() -> None:
+    example = load_registration(Path(__file__).parents[2] / "registration.yaml.example")
+    assert example.id == "irc"
+    assert example.receiver_url.startswith("https://")
+
+
+def test_every_exit_code_is_in_the_troubleshooting_table() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "troubleshooting.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
+    codes = [error.exit_code for error in STARTUP_ERRORS]
+    assert len(set(codes)) == len(codes)  # one code per class
+    for error in STARTUP_ERRORS:
+        row = rows.get(str(error.exit_code), "")
+        assert f"`{error.summary}`" in row, error.__name__
+        assert f"`{error.__name__}`" in row

@@ -182,6 +182,12 @@ def test_secrets_come_from_the_environment_files_and_references(tmp_path: Path) 
     assert "s3cret" not in repr(config)
     assert "from-a-file" not in repr(config)
 
+    credentials = write(
+        tmp_path, MINIMAL.replace("token: tok-123", "token_file: ${CREDENTIALS_DIRECTORY}/token"), "c.yaml"
+    )
+    from_credentials = load_config(credentials, env={"CREDENTIALS_DIRECTORY": str(tmp_path)}).core
+    assert from_credentials.mattermost.token.reveal() == "from-a-file"  # systemd's LoadCredential=
+
     env_token = load_config(path, env={**env, "MMBRIDGE_MATTERMOST_TOKEN": "from-env"}).core
     assert env_token.mattermost.token.reveal() == "from-env"  # the environment wins over the file
 

@@ -231,7 +231,7 @@ class _Loader:
         if not isinstance(given, str):
             self.problem(path, "must be the path of a file")
             return False, None
-        file = Path(os.path.expandvars(given)).expanduser()
+        file = Path(self._interpolate(given, path)).expanduser()
         if not file.is_absolute():
             file = self.base_dir / file
         try:
