@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/ws_bench.py
 	$(PY) bench/intent_bench.py
 	$(PY) bench/dispatch_bench.py
+	$(PY) bench/startup_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,7 @@ Benches run as scripts (``python bench/x.py``), so this module is imported by it
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ PG_URL = f"postgres://postgres@{PG_ADDRESS}/test"
 def percentile(samples: list[float], fraction: float) -> float:
     """The sample at ``fraction`` (0-1) of the sorted samples (nearest rank)."""
     ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * fraction) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(len(ordered) * fraction) - 1))]
 
 
 async def postgres_unreachable() -> str:

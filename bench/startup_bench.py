@@ -80,7 +80,6 @@ def write_files(workdir: Path, emu: Emulator, token: str, port: int) -> tuple[Pa
     if str(REPO) not in sys.path:  # run as ``python bench/startup_bench.py``: bench/ is on sys.path
         sys.path.insert(0, str(REPO))
     from examples.mirror import MirrorBridge
-
     from mmbridge.bridge import Registration, write_registration
 
     config = workdir / "config.yaml"
@@ -279,7 +278,8 @@ def idle_rss(code: str) -> float:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     ) as process:
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         if process.stdout.readline() != b"up\n":
             raise BenchFailed(f"python -c {code!r} did not start")
         rss = rss_mib(process.pid)
@@ -325,7 +325,11 @@ def report(results: list[dict[str, dict[str, float]]], ref: dict[str, list[float
         "",
         "| measurement | median | max |",
         "|---|---:|---:|",
-        row("cold start (fresh database, migrations): spawn -> first 200 on /health", of("cold", "ready_s"), ms),
+        row(
+            "cold start (fresh database, migrations): spawn -> first 200 on /health",
+            of("cold", "ready_s"),
+            ms,
+        ),
         row("warm start (existing database): spawn -> first 200 on /health", of("warm", "ready_s"), ms),
         row("daemon RSS when ready, cold", of("cold", "rss_ready"), mib),
     ]

@@ -3,16 +3,29 @@ check-config, --version."""
 
 from __future__ import annotations
 
+import json
+import logging
+import logging.config
 import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
-from mmbridge.bridge import load_registration
+import pytest
+
+from mmbridge.bridge import load_config, load_registration
 from mmbridge.bridge.errors import STARTUP_ERRORS, ConfigInvalidError, RegistrationError
+from mmbridge.bridge.logs import configure_logging
 
 from .conftest import MirrorSetup
 
 MIRROR = "examples.mirror:MirrorBridge"
+MINIMAL = """\
+mattermost: {url: "https://chat.example.com", token: t, team: ops}
+appservice: {id: irc}
+puppets: {username_template: "irc_{localpart}"}
+"""
 
 
 async def test_version(mirror: MirrorSetup) -> None:
@@ -110,3 +123,47 @@ def test_every_exit_code_is_in_the_troubleshooting_table() -> None:
         row = rows.get(str(error.exit_code), "")
         assert f"`{error.summary}`" in row, error.__name__
         assert f"`{error.__name__}`" in row
+
+
+async def test_an_installed_bridge_is_found_by_its_entry_point(mirror: MirrorSetup, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    dist = site / "mmbridge_fake-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mmbridge-fake\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[mmbridge.bridges]\nfake-mirror = {MIRROR}\n")
+    env = {"PYTHONPATH": str(site)}
+    named = await mirror.daemon.run("generate-config", "--bridge", "fake-mirror", env=env)
+    assert named.code == 0, named.stderr
+    assert "channel_a" in named.stdout
+    only = await mirror.daemon.run("generate-config", env=env)  # the one installed bridge
+    assert only.stdout == named.stdout
+    unknown = await mirror.daemon.run("generate-config", "--bridge", "nope", env=env)
+    assert unknown.code == 13
+    assert "no bridge named 'nope' (installed: fake-mirror" in unknown.stderr
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "mmbridge"
+    result = subprocess.run(  # noqa: S603 - our own installed script
+        [str(script), "--version"], capture_output=True, text=True, check=False, timeout=30
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("mmbridge ")
+
+
+def test_json_logging_writes_one_object_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    config = load_config("config.yaml", text=MINIMAL, env={}).core.logging  # the base's dictConfig
+    config["handlers"]["console"]["formatter"] = "json"
+    config["handlers"]["console"]["stream"] = "ext://sys.stdout"
+    configure_logging(config)
+    try:
+        logging.getLogger("mmbridge.test").warning("hello %s", "world")
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+        entry = json.loads(line)
+        assert (entry["level"], entry["logger"], entry["message"]) == (
+            "WARNING",
+            "mmbridge.test",
+            "hello world",
+        )
+    finally:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})

@@ -19,7 +19,9 @@ from ...appservice.namespace import PuppetNamespace
 from ...db.errors import DatabaseError
 from ...db.url import parse_database_url
 from ...errors import ValidationError
+from .base import package_base_text
 from .secret import Secret
+from .yamltext import load_document, plain
 
 Check = Callable[[Any], str | None]
 """A field's value check: a message when the value is bad, else None."""
@@ -138,6 +140,12 @@ def logging_config(value: dict[str, Any]) -> str | None:
     return None if value.get("version") == 1 else "must be a logging dictConfig mapping with 'version: 1'"
 
 
+def default_logging() -> dict[str, Any]:
+    """The ``logging`` section of the package's base config (human-readable lines on stderr)."""
+    section: dict[str, Any] = plain(load_document(package_base_text(), "base config")["logging"])
+    return section
+
+
 # ---- sections -------------------------------------------------------------------------------------
 
 
@@ -213,5 +221,5 @@ class CoreConfig:
     puppets: PuppetsConfig
     bridge: str = setting("")
     database: DatabaseConfig = setting(factory=DatabaseConfig)
-    logging: dict[str, Any] = setting(factory=lambda: {"version": 1}, check=logging_config)
+    logging: dict[str, Any] = setting(factory=default_logging, check=logging_config)
     metrics: MetricsConfig = setting(factory=MetricsConfig)
