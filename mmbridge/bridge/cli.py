@@ -33,6 +33,7 @@ from .config import (
     ConfigUpgradeError,
     CoreConfig,
     LoadedConfig,
+    UpgradeReport,
     layout_of,
     plan_upgrade,
     write_upgrade,
@@ -219,7 +220,7 @@ def _read(path: Path) -> str:
         raise ConfigMissingError(str(exc)) from exc
 
 
-def _upgrade_plan(bridge_class: type[Bridge[Any]], text: str, path: Path) -> Any:
+def _upgrade_plan(bridge_class: type[Bridge[Any]], text: str, path: Path) -> UpgradeReport:
     layout: dict[str, Any] = layout_of(CoreConfig)
     if bridge_class.section is not None:
         layout[bridge_class.section.key] = bridge_class.section.cls
@@ -227,6 +228,9 @@ def _upgrade_plan(bridge_class: type[Bridge[Any]], text: str, path: Path) -> Any
         return plan_upgrade(text, bridge_class.base_config(), layout, str(path))
     except ConfigFileError as exc:
         raise ConfigMissingError(str(exc)) from exc
+    except ConfigUpgradeError as exc:  # a bug in the upgrader: never write, say so, go on as is
+        logging.getLogger("mmbridge").warning("%s", exc)
+        return UpgradeReport(text)
 
 
 def _load(bridge_class: type[Bridge[Any]], path: Path, text: str) -> LoadedConfig[Any]:
@@ -347,10 +351,7 @@ def _check_config(args: argparse.Namespace) -> int:
     path: Path = args.config
     text = _read(path)
     bridge_class = _bridge_class_for(args, text, str(path))
-    try:
-        report = _upgrade_plan(bridge_class, text, path)
-    except ConfigUpgradeError as exc:
-        raise ConfigInvalidError(str(exc)) from exc
+    report = _upgrade_plan(bridge_class, text, path)
     for added in report.added:
         print(f"{path}: {added}: missing; `{PROGRAM} run` adds it with its default")
     config = _load(bridge_class, path, report.text)

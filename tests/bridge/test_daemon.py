@@ -267,3 +267,35 @@ async def test_debug_adds_the_traceback(mirror: MirrorSetup) -> None:
     result = await mirror.daemon.run("--debug", *mirror.run_args())
     assert result.code == AuthenticationError.exit_code
     assert "Traceback" in result.stderr
+
+
+# ---- failures while running ----------------------------------------------------------------------------
+
+
+async def test_a_dropped_websocket_is_reconnected_and_bridging_goes_on(mirror: MirrorSetup) -> None:
+    emulator = mirror.emulator
+    seed = emulator.seed
+    off_topic = emulator.state.channel_by_name(seed.team_id, "off-topic")
+    assert off_topic is not None
+    daemon = await mirror.start_healthy()
+    for round_ in range(3):
+        emulator.faults.ws_drop()
+        await emulator.type_message(seed.token, ChannelID(seed.channel_id), f"after drop {round_}")
+        await until(lambda r=round_: copies_in(emulator, off_topic.id, f"after drop {r}"))  # type: ignore[misc]
+    assert daemon.process is not None
+    assert daemon.process.returncode is None  # still running: a closed socket is not the end
+    daemon.signal(signal.SIGTERM)
+    assert (await daemon.wait()).code == 0
+
+
+async def test_a_token_revoked_while_running_ends_the_daemon_for_a_restart(mirror: MirrorSetup) -> None:
+    emulator = mirror.emulator
+    daemon = await mirror.start_healthy()
+    [token_id] = [t.id for t in emulator.state.tokens.values() if t.token == mirror.bot_token]
+    emulator.state.revoke_token(token_id)
+    emulator.faults.ws_drop()  # the server closes the revoked session's socket
+    result = await daemon.wait(limit=30)
+    assert result.code == 1  # non-zero: systemd's Restart=on-failure starts it again
+    assert len(result.error_lines) == 1, result.stderr
+    assert "the bridge failed while running" in result.error_lines[0]
+    assert "Traceback" not in result.stderr
