@@ -20,6 +20,7 @@ import pytest_asyncio
 from examples.mirror import MirrorBridge
 from mmbridge.bridge import Registration, write_registration
 from mmbridge.testing.emulator import Emulator
+from mmbridge.testing.emulator.models import Channel
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -134,6 +135,13 @@ class MirrorSetup:
         daemon = Daemon(self.workdir, self.env, name)
         self.others.append(daemon)
         return daemon
+
+    @property
+    def off_topic(self) -> Channel:
+        """The mirror's second channel (the first is the seed's ``~bridge-test``)."""
+        channel = self.emulator.state.channel_by_name(self.emulator.seed.team_id, "off-topic")
+        assert channel is not None
+        return channel
 
     @property
     def health(self) -> str:

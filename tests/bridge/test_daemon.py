@@ -56,8 +56,7 @@ def assert_one_line_failure(result: Result, code: int, *phrases: str) -> None:
 async def test_the_daemon_bridges_and_drains_its_queue_on_sigterm(mirror: MirrorSetup) -> None:
     emulator = mirror.emulator
     seed = emulator.seed
-    off_topic = emulator.state.channel_by_name(seed.team_id, "off-topic")
-    assert off_topic is not None
+    off_topic = mirror.off_topic
     daemon = await mirror.start_healthy()
 
     for n in range(60):
@@ -88,8 +87,7 @@ async def test_ctrl_c_stops_cleanly_without_a_traceback(mirror: MirrorSetup) -> 
 async def test_a_sigkilled_daemon_restarts_and_finds_its_puppets(mirror: MirrorSetup) -> None:
     emulator = mirror.emulator
     seed = emulator.seed
-    off_topic = emulator.state.channel_by_name(seed.team_id, "off-topic")
-    assert off_topic is not None
+    off_topic = mirror.off_topic
     daemon = await mirror.start_healthy()
     await emulator.type_message(seed.token, ChannelID(seed.channel_id), "before the kill")
     await until(lambda: copies_in(emulator, off_topic.id, "before the kill"))
@@ -275,8 +273,7 @@ async def test_debug_adds_the_traceback(mirror: MirrorSetup) -> None:
 async def test_a_dropped_websocket_is_reconnected_and_bridging_goes_on(mirror: MirrorSetup) -> None:
     emulator = mirror.emulator
     seed = emulator.seed
-    off_topic = emulator.state.channel_by_name(seed.team_id, "off-topic")
-    assert off_topic is not None
+    off_topic = mirror.off_topic
     daemon = await mirror.start_healthy()
     for round_ in range(3):
         emulator.faults.ws_drop()
