@@ -45,7 +45,6 @@ from mmbridge.appservice import (
     Dispatcher,
     EchoFilter,
     IntegrationTokens,
-    PuppetNamespace,
     PuppetRecord,
     Receiver,
     StateStore,
@@ -304,7 +303,6 @@ async def run(args: argparse.Namespace) -> str:
     rows: list[tuple[str, dict[str, float]]] = []
     rows.append(("dispatcher, burst", await dispatcher_run(events)))
     rows.append((f"dispatcher, paced at {args.rate:,.0f}/s", await dispatcher_run(events, rate=args.rate)))
-    namespace = PuppetNamespace("irc_{localpart}")
     kinds = ["memory", "sqlite", "postgres"]
     reason = await postgres_unreachable()
     if reason:
@@ -314,7 +312,7 @@ async def run(args: argparse.Namespace) -> str:
         for kind in kinds:
             store, close = await filled_store(kind, Path(workdir), 1000)
             try:
-                echo = EchoFilter(bridge_id="irc", bot_user_id="b" * 26, namespace=namespace, store=store)
+                echo = EchoFilter(bridge_id="irc", bot_user_id="b" * 26, store=store)
                 # A database-backed filter is slower: a tenth of the events keeps the run short.
                 some = events if kind == "memory" else events[: max(1, len(events) // 10)]
                 result = await dispatcher_run(some, drop=echo)

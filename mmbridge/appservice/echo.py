@@ -18,7 +18,6 @@ from ..types import (
     TypingEvent,
 )
 from .intent import BRIDGE_PROP
-from .namespace import PuppetNamespace
 from .store import StateStore
 
 
@@ -27,9 +26,11 @@ class EchoFilter:
 
     An event is an echo when its author is the bridge bot or one of its puppets, or when a post
     carries this bridge's stamp (``props.from_mmbridge``; intents stamp every post, which is how
-    a double-puppeted real user's bridged posts are recognised). Puppets are recognised by
-    username where the event names one (namespace match, no lookup) and otherwise by user id in
-    the state store, with answers cached (bounded; "not a puppet" for ``negative_ttl`` seconds).
+    a double-puppeted real user's bridged posts are recognised). Puppets are recognised by user
+    id in the state store, never by username: Mattermost reserves no namespace, so a person may
+    hold a name that fits the template (``irc_alice`` beside an IRC bridge), and a puppet renamed
+    on the server keeps its id. Answers are cached (bounded; "not a puppet" for ``negative_ttl``
+    seconds), so the store is asked once per author, not per event.
     """
 
     def __init__(
@@ -37,14 +38,12 @@ class EchoFilter:
         *,
         bridge_id: str,
         bot_user_id: str,
-        namespace: PuppetNamespace,
         store: StateStore,
         cache_size: int = 50_000,
         negative_ttl: float = 300.0,
     ) -> None:
         self.bridge_id = bridge_id
         self.bot_user_id = bot_user_id
-        self.namespace = namespace
         self.store = store
         self._puppet_ids: OrderedDict[str, bool] = OrderedDict()
         self._not_puppets: OrderedDict[str, float] = OrderedDict()
@@ -55,9 +54,6 @@ class EchoFilter:
         if isinstance(event, PostedEvent):
             if self._stamped(event.post) or (self.bot_user_id and event.post.user_id == self.bot_user_id):
                 return True
-            if event.sender_name:
-                # Every puppet's username is in the namespace: the name decides, no lookup needed.
-                return self.namespace.is_puppet(event.sender_name.removeprefix("@"))
             return await self.is_bridge_user(event.post.user_id)
         if isinstance(event, PostEditedEvent | PostDeletedEvent):
             return self._stamped(event.post) or await self.is_bridge_user(event.post.user_id)
@@ -66,8 +62,6 @@ class EchoFilter:
         if isinstance(event, OutgoingWebhookEvent):
             if self.bot_user_id and event.user_id == self.bot_user_id:
                 return True
-            if event.user_name:
-                return self.namespace.is_puppet(event.user_name)
             return await self.is_bridge_user(event.user_id)
         if isinstance(event, TypingEvent):
             return await self.is_bridge_user(event.user_id)

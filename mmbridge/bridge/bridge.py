@@ -331,7 +331,7 @@ class Bridge(Generic[SettingsT]):
                 f"{url} does not answer like a Mattermost server ({exc.status} on /api/v4/users/me)"
             ) from exc
         self.echoes = EchoFilter(
-            bridge_id=self.bridge_id, bot_user_id=self.bot.id, namespace=self.namespace, store=self.store
+            bridge_id=self.bridge_id, bot_user_id=self.bot.id, store=self.store
         )
         self.team = await self._resolve_team()
         self.appservice.team_id = TeamID(self.team.id)

@@ -22,8 +22,6 @@ from mmbridge.appservice import (
 from mmbridge.testing.emulator import Emulator
 from mmbridge.types import CommandResponse, Event, HelloEvent, PostedEvent, SlashCommandEvent
 
-from .conftest import NAMESPACE
-
 
 class Running:
     """A bridge's inbound side: receiver + WebSocket stream -> one dispatcher."""
@@ -36,7 +34,6 @@ class Running:
             drop=EchoFilter(
                 bridge_id=appservice.bridge_id,
                 bot_user_id=appservice.bot_user_id,
-                namespace=NAMESPACE,
                 store=store,
             )
         )
