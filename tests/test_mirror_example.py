@@ -89,5 +89,6 @@ async def test_edits_and_replies_still_find_their_copies_after_a_restart(
         assert reply.root_id == root.id
         puppets = [u for u in emulator.state.users.values() if u.username == "mirror_alice"]
         assert len(puppets) == 1  # the restarted bridge reused its puppet from the database
+        assert puppets[0].nickname == "Alice Liddell"  # puppets.display_name_template: "{displayname}"
     finally:
         await second.stop()

@@ -60,7 +60,7 @@ class MirrorBridge(Bridge[MirrorSettings]):
         self.messages = MessageMap(self.db, self.bridge_id)
         self.other: dict[str, str] = {}
         self.channels: dict[str, Channel] = {}
-        self._usernames: dict[str, str] = {}
+        self._puppets: dict[str, IntentAPI] = {}
 
     def upgrade_tables(self) -> Sequence[UpgradeTable]:
         return [mirror_upgrade_table()]
@@ -116,8 +116,6 @@ class MirrorBridge(Bridge[MirrorSettings]):
         target = self.other.get(post.channel_id)
         if target is None or post.is_system:
             return
-        if event.sender_name:
-            self._usernames[post.user_id] = event.sender_name.removeprefix("@")
         if event.source == "webhook":
             # An outgoing webhook says nothing of threads or props: read the whole post.
             post = await self.appservice.bot.posts.get(post.id)
@@ -174,8 +172,11 @@ class MirrorBridge(Bridge[MirrorSettings]):
         return CommandResponse(text=f"Mirroring {channels}: {count} messages mirrored so far.")
 
     async def _puppet_of(self, user_id: str) -> IntentAPI:
-        username = self._usernames.get(user_id)
-        if username is None:
-            username = (await self.appservice.bot.users.get(UserID(user_id))).username
-            self._usernames[user_id] = username
-        return self.appservice.puppet(username)
+        """The puppet of ``user_id``, its display name synced once per run (from the template)."""
+        puppet = self._puppets.get(user_id)
+        if puppet is None:
+            user = await self.appservice.bot.users.get(UserID(user_id))
+            puppet = self.appservice.puppet(user.username)
+            await puppet.set_display_name(self.display_name(user.display_name, remote_id=user.username))
+            self._puppets[user_id] = puppet
+        return puppet

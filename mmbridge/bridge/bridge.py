@@ -149,7 +149,7 @@ class Bridge(Generic[SettingsT]):
             upgrade_table=[appservice_upgrade_table(), *self.upgrade_tables()],
             owner=self.name,
         )
-        self.store = SQLStateStore(self.db, bridge_id=self.bridge_id, server=core.mattermost.url.rstrip("/"))
+        self.store = SQLStateStore(self.db, bridge_id=self.bridge_id)
         self.metrics = BridgeMetrics()
         limit = core.mattermost.rate_limit
         self.appservice = AppServiceAPI(
@@ -182,6 +182,8 @@ class Bridge(Generic[SettingsT]):
         self._connected = asyncio.Event()
         self._failed: asyncio.Future[BaseException] | None = None
         self._handlers_registered = False
+        self._started = False
+        self.metrics.websocket_connected.set_function(lambda: 1 if self.stream.connected else 0)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.bridge_id!r}, server={self.config.mattermost.url!r})"
@@ -222,6 +224,12 @@ class Bridge(Generic[SettingsT]):
         """Between a successful :meth:`start` and :meth:`stop`."""
         return self._stack is not None
 
+    def display_name(self, displayname: str, *, remote_id: str = "") -> str:
+        """A puppet's display name from ``puppets.display_name_template`` (``{displayname}``,
+        ``{remote_id}`` and ``{network}``, the bridge's :attr:`name`), at most 64 characters."""
+        template = self.config.puppets.display_name_template
+        return template.format(displayname=displayname, remote_id=remote_id, network=self.name)[:64]
+
     def where(self, *path: str) -> str:
         """``config.yaml:12 (mattermost.team)``: where a config key is, for messages."""
         line = line_of(self.loaded.document, path)
@@ -234,8 +242,9 @@ class Bridge(Generic[SettingsT]):
         Raises:
             StartupError: a subclass naming the cause (see :mod:`mmbridge.bridge.errors`).
         """
-        if self._stack is not None:
-            raise RuntimeError("the bridge is already running")
+        if self._started:
+            raise RuntimeError("a Bridge starts once: make a new one to start again")
+        self._started = True
         if not self._handlers_registered:
             self.register_handlers(self.dispatcher)
             self._handlers_registered = True
@@ -277,16 +286,25 @@ class Bridge(Generic[SettingsT]):
         self.log.info("bridge %s stopped", self.bridge_id)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Start, run until ``stop`` is set, stop.
+        """Start, run until ``stop`` is set, stop. ``stop`` set while starting cancels the start
+        (what was started is stopped again) and returns normally.
 
         Raises:
             StartupError: the start failed (everything started was stopped again).
             BridgeFailedError: a part failed while running (the bridge was stopped).
         """
-        await self.start()
-        assert self._failed is not None
         waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        starting = asyncio.ensure_future(self.start())
         try:
+            await asyncio.wait((waiter, starting), return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():  # asked to stop before it was ready
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+                self.log.info("bridge %s: stopped while starting", self.bridge_id)
+                return
+            starting.result()  # a failed start raises here
+            assert self._failed is not None
             await asyncio.wait((waiter, self._failed), return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
@@ -298,10 +316,13 @@ class Bridge(Generic[SettingsT]):
 
     async def _start_database(self, stack: AsyncExitStack) -> None:
         try:
-            await self.db.start()
+            await self.db.connect()
             stack.push_async_callback(self.db.stop)
+            # Before any migration: a second daemon must not change the schema under the first.
             await stack.enter_async_context(self.db.instance_lock(self.bridge_id))
+            await self.db.start()
             await self.store.start()
+            stack.push_async_callback(self.store.stop)
         except DatabaseLockedError as exc:
             raise DatabaseUnavailableError(str(exc)) from exc
         except DatabaseConnectError as exc:
@@ -330,9 +351,11 @@ class Bridge(Generic[SettingsT]):
             raise ServerUnreachableError(
                 f"{url} does not answer like a Mattermost server ({exc.status} on /api/v4/users/me)"
             ) from exc
-        self.echoes = EchoFilter(
-            bridge_id=self.bridge_id, bot_user_id=self.bot.id, store=self.store
-        )
+        try:
+            await self.store.bind_server(url)  # only now that the server has answered
+        except OwnerMismatchError as exc:
+            raise DatabaseOwnershipError(str(exc)) from exc
+        self.echoes = EchoFilter(bridge_id=self.bridge_id, bot_user_id=self.bot.id, store=self.store)
         self.team = await self._resolve_team()
         self.appservice.team_id = TeamID(self.team.id)
         try:
@@ -459,9 +482,7 @@ class Bridge(Generic[SettingsT]):
         return self.echoes is not None and await self.echoes(event)
 
     async def _websocket_connected(self) -> bool:
-        connected = self.stream.connected
-        self.metrics.websocket_connected.set(1 if connected else 0)
-        return connected
+        return self.stream.connected
 
 
 def _notify_systemd(state: str) -> None:

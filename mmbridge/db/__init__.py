@@ -14,6 +14,7 @@ from .errors import (
     DatabaseLockedError,
     OwnerMismatchError,
     SchemaTooNewError,
+    ServerMismatchError,
     UpgradeError,
 )
 from .row import Row
@@ -30,6 +31,7 @@ __all__ = [
     "Row",
     "SchemaTooNewError",
     "Scheme",
+    "ServerMismatchError",
     "Upgrade",
     "UpgradeError",
     "UpgradeFunc",

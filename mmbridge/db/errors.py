@@ -28,6 +28,10 @@ class OwnerMismatchError(DatabaseError):
         self.owner = owner
 
 
+class ServerMismatchError(OwnerMismatchError):
+    """A bridge id already belongs to another Mattermost server in this database."""
+
+
 class SchemaTooNewError(DatabaseError):
     """The database was migrated by a newer program than this one; it is left untouched."""
 

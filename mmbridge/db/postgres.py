@@ -116,9 +116,7 @@ class PostgresDatabase(Database):
             import asyncpg  # type: ignore[import-untyped]
         except ImportError:
             raise DatabaseConnectError("PostgreSQL needs asyncpg: install mmbridge[postgres]") from None
-        settings = {"application_name": f"mmbridge ({self.owner})"[:63]}
-        if self.schema:
-            settings["search_path"] = quote_identifier(self.schema)
+        settings = self._server_settings()
         try:
             pool = await asyncpg.create_pool(
                 self._target.dsn,
@@ -138,6 +136,12 @@ class PostgresDatabase(Database):
                 raise DatabaseConnectError(f"schema {self.schema!r} does not exist in {self.url}")
         self._pool = pool
 
+    def _server_settings(self) -> dict[str, str]:
+        settings = {"application_name": f"mmbridge ({self.owner})"[:63]}
+        if self.schema:
+            settings["search_path"] = quote_identifier(self.schema)
+        return settings
+
     async def stop(self) -> None:
         """Close the pool, waiting up to 10 s for connections in use, then terminating them."""
         pool = self._pool
@@ -152,29 +156,34 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def instance_lock(self, name: str) -> AsyncIterator[None]:
-        """A session advisory lock, held on one pooled connection for the whole block; the server
-        drops it when that connection closes, which a killed process's connection does."""
-        pool = self._pool
-        if pool is None:
-            raise self._not_running()
+        """A session advisory lock on a connection of its own (outside the pool, which keeps all
+        its connections for queries); the server drops the lock when that connection closes, as a
+        killed process's connection does."""
+        import asyncpg
+
         scope = f"mmbridge instance {self.schema or ''}.{name}".encode()
         key = int.from_bytes(hashlib.sha256(scope).digest()[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
-        async with pool.acquire() as raw:
+        try:
+            raw = await asyncpg.connect(self._target.dsn, server_settings=self._server_settings())
+        except Exception as exc:  # as in connect(): the driver's message may quote the DSN
+            raise DatabaseConnectError(
+                f"could not connect to {self.url}: {type(exc).__name__}: {scrub(str(exc), self._secrets)}"
+            ) from None
+        try:
             if not await raw.fetchval("SELECT pg_try_advisory_lock($1)", key):
                 holder = await raw.fetchval(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                     "AND ((classid::bigint << 32) | objid::bigint) = $1 LIMIT 1",
                     key,
                 )
                 raise DatabaseLockedError(
-                    f"{self.url}: another process (PostgreSQL backend {holder or '?'}) is running bridge "
-                    f"{name!r} on this database"
+                    f"{self.url}: another process (PostgreSQL backend pid {holder or '?'}) is running "
+                    f"bridge {name!r} on this database"
                 )
-            try:
-                yield
-            finally:
-                if not raw.is_closed():
-                    await raw.fetchval("SELECT pg_advisory_unlock($1)", key)
+            yield
+        finally:
+            await raw.close()  # also releases the lock
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:

@@ -296,3 +296,20 @@ async def test_a_token_revoked_while_running_ends_the_daemon_for_a_restart(mirro
     assert len(result.error_lines) == 1, result.stderr
     assert "the bridge failed while running" in result.error_lines[0]
     assert "Traceback" not in result.stderr
+
+
+async def test_sigterm_while_starting_stops_at_once_with_0(mirror: MirrorSetup) -> None:
+    with socket.socket() as silent:  # accepts connections and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        mirror.write_config(url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        mirror.write_registration()
+        daemon = mirror.daemon
+        await daemon.start(*mirror.run_args())
+        await asyncio.sleep(1.5)  # long enough to be inside the start, waiting for the server
+        daemon.signal(signal.SIGTERM)
+        result = await daemon.wait(limit=10)
+    assert result.code == 0, result.stderr
+    assert result.seconds < 6
+    assert "stopped while starting" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,13 +4,15 @@ metrics switch and the separate status listener."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from examples.mirror import MirrorBridge
-from mmbridge.bridge import ListenError, MissingRightsError, Registration
+from mmbridge.bridge import DatabaseUnavailableError, ListenError, MissingRightsError, Registration
+from mmbridge.db import Connection, Scheme, UpgradeTable
 from mmbridge.testing.emulator import Emulator
 
 from .conftest import free_port
@@ -85,3 +87,29 @@ async def test_metrics_on_a_private_listener_or_off(emulator: Emulator, tmp_path
             assert "mmbridge_mattermost_requests" in await response.text()
     finally:
         await enabled.stop()
+
+
+async def test_a_refused_second_instance_changes_no_schema(emulator: Emulator, tmp_path: Path) -> None:
+    _, token = emulator.create_bridge_bot()
+    ran: list[str] = []
+
+    class NewerMirror(MirrorBridge):
+        def upgrade_tables(self) -> Sequence[UpgradeTable]:
+            table = UpgradeTable("newer")
+
+            @table.register(description="a migration of a newer release")
+            async def v1(conn: Connection, scheme: Scheme) -> None:
+                ran.append("v1")
+
+            return [*super().upgrade_tables(), table]
+
+    first = make_bridge(emulator, tmp_path, token)
+    await first.start()
+    try:
+        second = NewerMirror(first.loaded, registration=first.registration)
+        with pytest.raises(DatabaseUnavailableError, match="another process"):
+            await second.start()
+        assert ran == []  # refused before any migration ran
+        assert not second.db.is_running
+    finally:
+        await first.stop()

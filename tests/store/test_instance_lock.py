@@ -66,3 +66,12 @@ async def test_the_lock_dies_with_a_killed_process(db_url: str, cleanup: Cleanup
         if holder.returncode is None:
             holder.kill()
             await holder.wait()
+
+
+async def test_the_lock_takes_no_connection_of_the_pool(db_url: str, cleanup: Cleanup) -> None:
+    if not db_url.startswith("postgres"):
+        pytest.skip("SQLite has no pool")
+    db = cleanup(Database.create(f"{db_url}&max_size=1", upgrade_table=[], owner=OWNER))
+    await db.start()
+    async with db.instance_lock("irc"):
+        assert await asyncio.wait_for(db.fetchval("SELECT 1"), 5) == 1  # the one pooled connection is free

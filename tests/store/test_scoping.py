@@ -12,7 +12,7 @@ from mmbridge.appservice.store import (
     appservice_upgrade_table,
     create_state_store,
 )
-from mmbridge.db import Database, OwnerMismatchError, UpgradeTable
+from mmbridge.db import Database, ServerMismatchError, UpgradeTable
 
 from .store_helpers import OWNER, Cleanup
 
@@ -24,10 +24,12 @@ def _record(username: str, token: str) -> PuppetRecord:
 
 
 async def test_two_bridges_share_a_database_without_meeting(db_url: str, cleanup: Cleanup) -> None:
-    left = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="left", server="https://a.example"))
-    right = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="right", server="https://b.example"))
+    left = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="left"))
+    right = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="right"))
     await left.start()
     await right.start()
+    await left.bind_server("https://a.example")  # type: ignore[attr-defined]
+    await right.bind_server("https://b.example")  # type: ignore[attr-defined]
 
     # The same user id and username on both sides (two servers may well have them).
     await left.put_puppet(_record("link_alice", "left-token"))
@@ -57,20 +59,25 @@ async def test_two_bridges_share_a_database_without_meeting(db_url: str, cleanup
 
 
 async def test_a_bridge_id_is_bound_to_its_server(db_url: str, cleanup: Cleanup) -> None:
-    first = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="irc", server="https://a.example"))
+    first = cleanup(SQLStateStore(Database.create(db_url, upgrade_table=[], owner=OWNER), bridge_id="irc"))
     await first.start()
+    await first.bind_server("https://a.example/")
     await first.put_puppet(_record("irc_alice", "tok"))
     await first.stop()
 
-    elsewhere = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="irc", server="https://b.example"))
-    with pytest.raises(
-        OwnerMismatchError, match=r"'irc' belongs to the Mattermost server https://a\.example"
-    ):
-        await elsewhere.start()
-
-    again = cleanup(create_state_store(db_url, owner=OWNER, bridge_id="irc", server="https://a.example"))
+    again = cleanup(SQLStateStore(Database.create(db_url, upgrade_table=[], owner=OWNER), bridge_id="irc"))
     await again.start()
+    await again.bind_server("HTTPS://A.example:443")  # the same server, written another way
     assert await again.get_puppet(USER) is not None
+    with pytest.raises(
+        ServerMismatchError, match=r"'irc' belongs to the Mattermost server https://a\.example"
+    ):
+        await again.bind_server("https://b.example")
+    other_id = cleanup(
+        SQLStateStore(Database.create(db_url, upgrade_table=[], owner=OWNER), bridge_id="irc-b")
+    )
+    await other_id.start()
+    await other_id.bind_server("https://b.example")  # another id may serve another server
 
 
 async def test_rows_from_before_scoping_are_kept_by_the_first_bridge(db_url: str, cleanup: Cleanup) -> None:

@@ -11,7 +11,7 @@ from .sql import UPGRADE_TABLE_NAME, SQLStateStore, appservice_upgrade_table
 MEMORY_URLS = frozenset({"memory://", "memory:"})
 
 
-def create_state_store(url: str | None, owner: str, *, bridge_id: str, server: str = "") -> StateStore:
+def create_state_store(url: str | None, owner: str, *, bridge_id: str) -> StateStore:
     """A state store for ``url``, not yet started.
 
     Args:
@@ -20,7 +20,6 @@ def create_state_store(url: str | None, owner: str, *, bridge_id: str, server: s
         owner: the program's name, stored in the database at its first migration; a database
             owned by another name is refused at ``start()``.
         bridge_id: the scope of every row (several bridges may share one database).
-        server: the Mattermost server the bridge id is bound to (see :class:`SQLStateStore`).
 
     Raises:
         DatabaseError: the URL is not understood (the message never shows a password).
@@ -28,7 +27,7 @@ def create_state_store(url: str | None, owner: str, *, bridge_id: str, server: s
     if url is None or url in MEMORY_URLS:
         return MemoryStateStore()
     db = Database.create(url, upgrade_table=appservice_upgrade_table(), owner=owner)
-    return SQLStateStore(db, bridge_id=bridge_id, server=server)
+    return SQLStateStore(db, bridge_id=bridge_id)
 
 
 __all__ = [

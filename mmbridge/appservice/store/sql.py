@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ...db import Connection, Database, DatabaseError, OwnerMismatchError, Row, Scheme, UpgradeTable
+from yarl import URL
+
+from ...db import Connection, Database, DatabaseError, Row, Scheme, ServerMismatchError, UpgradeTable
 from .base import PuppetRecord, StateStore, check_txn_count
 
 #: The appservice's key in the version table.
@@ -108,6 +110,13 @@ async def _scope_rows_by_bridge(conn: Connection, scheme: Scheme) -> None:
         await conn.execute(copy)
         await conn.execute(f"DROP TABLE {name}")
         await conn.execute(f"ALTER TABLE {name}_scoped RENAME TO {name}")
+        if scheme == Scheme.POSTGRES:  # the constraints keep the names they were made with
+            await conn.execute(f"ALTER TABLE {name} RENAME CONSTRAINT {name}_scoped_pkey TO {name}_pkey")
+            if extra:
+                await conn.execute(
+                    f"ALTER TABLE {name} RENAME CONSTRAINT {name}_scoped_bridge_id_username_key "
+                    f"TO {name}_bridge_id_username_key"
+                )
     for kind in ("team", "channel"):
         await conn.execute(
             f"CREATE INDEX mmbridge_{kind}_member_user ON mmbridge_{kind}_member (bridge_id, user_id)"
@@ -125,6 +134,15 @@ _SELECT_PUPPET = (
 HEALTH_CHECK_TIMEOUT = 5.0
 #: The bridge id of rows written before rows were scoped (adopted by the first bridge).
 _UNSCOPED = ""
+
+
+def normal_server_url(url: str) -> str:
+    """A server URL as compared for the binding: lower-case scheme and host, no default port, no
+    trailing slash (``HTTPS://Chat.Example.com:443/`` is ``https://chat.example.com``)."""
+    parsed = URL(url.strip())
+    if not parsed.is_absolute():
+        return url.strip().rstrip("/")
+    return str(parsed.with_path(parsed.path.rstrip("/")).with_query(None).with_fragment(None)).rstrip("/")
 
 
 def _puppet(row: Row | None) -> PuppetRecord | None:
@@ -145,32 +163,28 @@ class SQLStateStore(StateStore):
 
     Every row belongs to one ``bridge_id``, so several bridges (or several instances of one, say
     the two sides of a Mattermost <-> Mattermost link) can share one database without their
-    puppets, memberships, counters or values meeting. ``server``, when given, binds the bridge id
-    to one Mattermost server: a later start with the same id against another server is refused
-    (its puppets and tokens would mean nothing there).
+    puppets, memberships, counters or values meeting. :meth:`bind_server` binds the bridge id to
+    one Mattermost server: a later start with the same id against another server is refused (its
+    puppets and tokens would mean nothing there).
 
     ``start()`` connects the database if it is not running yet (and then ``stop()`` closes it);
     a database the caller started, e.g. one shared with a bridge's own tables, is left open by
     ``stop()``. Either way ``start()`` brings the ``mmbridge_appservice`` tables up to date.
     """
 
-    def __init__(self, db: Database, *, bridge_id: str, server: str = "") -> None:
+    def __init__(self, db: Database, *, bridge_id: str) -> None:
         if not bridge_id:
             raise ValueError("bridge_id must be a non-empty name (it scopes every row of the store)")
         self.db = db
         self.bridge_id = bridge_id
-        self.server = server
         self._owns_db = False
 
     def __repr__(self) -> str:
         return f"SQLStateStore({self.db!r}, bridge_id={self.bridge_id!r})"
 
     async def start(self) -> None:
-        """Connect (if needed), run the appservice's missing schema upgrades and claim the scope.
-
-        Raises:
-            OwnerMismatchError: this bridge id was used with another Mattermost server.
-        """
+        """Connect (if needed), run the appservice's missing schema upgrades and claim the scope
+        (adopting rows stored before scoping when this is the database's first bridge)."""
         started_here = False
         if not self.db.is_running:
             await self.db.start()
@@ -184,32 +198,39 @@ class SQLStateStore(StateStore):
             raise
         self._owns_db = self._owns_db or started_here
 
-    async def _claim_scope(self) -> None:
+    async def bind_server(self, server: str) -> None:
+        """Bind this bridge id to the Mattermost server at ``server`` (on its first call), or check
+        that it is the one bound before. Call it once the server has answered, so that a mistyped
+        URL is never recorded.
+
+        Raises:
+            ServerMismatchError: the bridge id belongs to another server.
+        """
+        wanted = normal_server_url(server)
         async with self.db.transaction() as conn:
-            row = await conn.fetchrow(
+            stored = await conn.fetchval(
                 "SELECT server FROM mmbridge_scope WHERE bridge_id = $1", self.bridge_id
             )
-            if row is not None:
-                stored = str(row["server"])
-                if self.server and stored and stored != self.server:
-                    raise OwnerMismatchError(
+            if stored:
+                if normal_server_url(str(stored)) != wanted:
+                    raise ServerMismatchError(
                         f"{self.db.url}: bridge id {self.bridge_id!r} belongs to the Mattermost server "
-                        f"{stored}, not {self.server}; give this bridge another id (a moved server: "
-                        "update mmbridge_scope.server)",
-                        stored_owner=stored,
-                        owner=self.server,
-                    )
-                if self.server and not stored:
-                    await conn.execute(
-                        "UPDATE mmbridge_scope SET server = $2 WHERE bridge_id = $1",
-                        self.bridge_id,
-                        self.server,
+                        f"{stored}, not {wanted}; give this bridge another id (a moved server: update "
+                        "mmbridge_scope.server)",
+                        stored_owner=str(stored),
+                        owner=wanted,
                     )
                 return
-            first_claim = await conn.fetchval("SELECT COUNT(*) FROM mmbridge_scope") == 0
             await conn.execute(
-                "INSERT INTO mmbridge_scope (bridge_id, server) VALUES ($1, $2)", self.bridge_id, self.server
+                "UPDATE mmbridge_scope SET server = $2 WHERE bridge_id = $1", self.bridge_id, wanted
             )
+
+    async def _claim_scope(self) -> None:
+        async with self.db.transaction() as conn:
+            if await conn.fetchval("SELECT 1 FROM mmbridge_scope WHERE bridge_id = $1", self.bridge_id):
+                return
+            first_claim = await conn.fetchval("SELECT COUNT(*) FROM mmbridge_scope") == 0
+            await conn.execute("INSERT INTO mmbridge_scope (bridge_id) VALUES ($1)", self.bridge_id)
             adopted = 0
             if first_claim:  # rows from before scoping belong to the database's first bridge
                 for name, *_ in _SCOPED_TABLES:
