@@ -125,15 +125,16 @@ class Receiver:
         return app
 
     def make_status_app(self) -> web.Application:
-        """An application with only ``/health``, ``/health/live`` and ``/metrics`` (for a private port)."""
+        """An application with only ``/health``, ``/health/live`` and ``/metrics``, for a private
+        port (``serve_metrics`` is about the public receiver: this one always serves them)."""
         app = web.Application()
-        self._add_status_routes(app)
+        self._add_status_routes(app, metrics=True)
         return app
 
-    def _add_status_routes(self, app: web.Application) -> None:
+    def _add_status_routes(self, app: web.Application, *, metrics: bool | None = None) -> None:
         app.router.add_get("/health", self._health)
         app.router.add_get("/health/live", self._live)
-        if self.serve_metrics:
+        if self.serve_metrics if metrics is None else metrics:
             app.router.add_get("/metrics", self._metrics)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> URL:

@@ -2,8 +2,9 @@
 
 One object owns the start order and the lifecycle of every piece::
 
-    database -> migrations -> instance lock -> state store -> AppServiceAPI (bot identity, rights)
-    -> the bridge's prepare() -> receiver -> provisioning -> WebSocket stream -> started()
+    database -> instance lock -> migrations -> state store -> AppServiceAPI (bot identity, server
+    binding, team, rights) -> the bridge's prepare() -> receiver -> provisioning -> WebSocket
+    stream -> started()
 
 and stops them in reverse order, after a failed start as after a signal. A bridge subclasses it,
 names its config section, and writes only its handlers::
@@ -68,7 +69,8 @@ from ..errors import (
     UnauthorizedError,
 )
 from ..types import Event, StreamReset, Team, TeamID, User
-from .config import LoadedConfig, SectionSpec, compose_base, load_config
+from .config import CoreConfig, LoadedConfig, SectionSpec, compose_base, load_config
+from .config.upgrade import FieldLayout, layout_of
 from .config.yamltext import line_of
 from .errors import (
     AuthenticationError,
@@ -118,6 +120,14 @@ class Bridge(Generic[SettingsT]):
     ) -> LoadedConfig[Any]:
         """Load ``path`` with this bridge's section (see :func:`~mmbridge.bridge.config.load_config`)."""
         return load_config(path, cls.section, env=env, text=text)
+
+    @classmethod
+    def config_layout(cls) -> dict[str, FieldLayout]:
+        """The shape of this bridge's config, as the upgrader walks it."""
+        layout = layout_of(CoreConfig)
+        if cls.section is not None:  # its keys without defaults are the operator's to write
+            layout[cls.section.key] = FieldLayout(section=cls.section.cls, required=True)
+        return layout
 
     @classmethod
     def requirements(cls, puppet_kind: str) -> Requirements:

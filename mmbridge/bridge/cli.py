@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -31,22 +32,21 @@ from .config import (
     ConfigError,
     ConfigFileError,
     ConfigUpgradeError,
-    CoreConfig,
     LoadedConfig,
     UpgradeReport,
-    layout_of,
+    env_name,
     plan_upgrade,
     write_upgrade,
 )
-from .config.loader import read_config_file
+from .config.loader import expand_references, read_config_file
 from .config.yamltext import load_document
 from .errors import (
     EXIT_INTERNAL,
     EXIT_OK,
     BridgeNotFoundError,
+    CommandError,
     ConfigInvalidError,
     ConfigMissingError,
-    RegistrationError,
     StartupError,
 )
 from .files import atomic_write
@@ -170,7 +170,7 @@ def find_bridge_class(spec: str) -> type[Bridge[Any]]:
     if ":" in spec:
         module_name, _, attribute = spec.partition(":")
         if "" not in sys.path and str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))  # as `python -m` does: a bridge beside the config
+            sys.path.append(str(Path.cwd()))  # a bridge in the working folder, after installed packages
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -199,14 +199,20 @@ def find_bridge_class(spec: str) -> type[Bridge[Any]]:
     return found
 
 
-def _bridge_class_for(args: argparse.Namespace, config_text: str | None, source: str) -> type[Bridge[Any]]:
-    spec = args.bridge
-    if not spec and config_text is not None:
+def _bridge_class_for(args: argparse.Namespace, config_text: str, source: str) -> type[Bridge[Any]]:
+    """``--bridge``, else ``MMBRIDGE_BRIDGE``, else the config's ``bridge:`` (``${VAR}`` expanded)."""
+    spec: str = args.bridge or os.environ.get(env_name(("bridge",)), "")
+    if not spec:
         try:
             named = load_document(config_text, source).get("bridge", "")
         except ConfigFileError as exc:
             raise ConfigMissingError(str(exc)) from exc
-        spec = named if isinstance(named, str) else ""
+        try:
+            spec = expand_references(named, os.environ) if isinstance(named, str) else ""
+        except KeyError as exc:
+            raise ConfigInvalidError(
+                f"{source}: bridge: the environment variable {exc.args[0]} is not set"
+            ) from None
     return find_bridge_class(spec)
 
 
@@ -221,11 +227,8 @@ def _read(path: Path) -> str:
 
 
 def _upgrade_plan(bridge_class: type[Bridge[Any]], text: str, path: Path) -> UpgradeReport:
-    layout: dict[str, Any] = layout_of(CoreConfig)
-    if bridge_class.section is not None:
-        layout[bridge_class.section.key] = bridge_class.section.cls
     try:
-        return plan_upgrade(text, bridge_class.base_config(), layout, str(path))
+        return plan_upgrade(text, bridge_class.base_config(), bridge_class.config_layout(), str(path))
     except ConfigFileError as exc:
         raise ConfigMissingError(str(exc)) from exc
     except ConfigUpgradeError as exc:  # a bug in the upgrader: never write, say so, go on as is
@@ -242,6 +245,40 @@ def _load(bridge_class: type[Bridge[Any]], path: Path, text: str) -> LoadedConfi
         raise ConfigInvalidError(str(exc)) from exc
 
 
+def _configure_logging(config: LoadedConfig[Any], debug: bool) -> None:
+    try:
+        configure_logging(config.core.logging, debug=debug)
+    except (ValueError, TypeError, AttributeError, ImportError) as exc:
+        raise ConfigInvalidError(f"{config.path}: logging: the dictConfig is refused: {exc}") from exc
+
+
+def _upgraded(
+    bridge_class: type[Bridge[Any]], config: LoadedConfig[Any], text: str, no_update: bool
+) -> tuple[LoadedConfig[Any], list[str]]:
+    """The config to run with, after writing the upgrade of a valid file; and what to log about it.
+
+    The file is checked as it is first (so problems name its own lines), and the upgrade is written
+    only when it loads too: an invalid file is never touched.
+    """
+    path = config.path
+    report = _upgrade_plan(bridge_class, text, path)
+    notes = [str(problem) for problem in report.not_added]
+    if not report.changed:
+        return config, notes
+    added = ", ".join(report.added)
+    if no_update:
+        return config, [*notes, f"{path} lacks {added}: defaults used (--no-update)"]
+    try:
+        upgraded = bridge_class.load_config(path, text=report.text)
+    except (ConfigError, ConfigFileError) as exc:  # cannot happen when the upgrader is right
+        return config, [*notes, f"{path} not upgraded: the upgraded text would not load ({exc})"]
+    try:
+        backup = write_upgrade(path, report.text)
+    except OSError as exc:
+        return config, [*notes, f"{path} could not be upgraded ({exc.strerror}): defaults used for {added}"]
+    return upgraded, [*notes, f"{path} upgraded: added {added}; the old file is {backup}"]
+
+
 def _registration_path(args: argparse.Namespace, config: LoadedConfig[Any]) -> Path:
     given: Path | None = args.registration
     if given is not None:
@@ -256,28 +293,11 @@ def _run(args: argparse.Namespace) -> int:
     path: Path = args.config
     text = _read(path)
     bridge_class = _bridge_class_for(args, text, str(path))
-    report = _upgrade_plan(bridge_class, text, path)
-    notes: list[str] = []
-    if report.changed:
-        text = report.text
-        if args.no_update:
-            notes.append(f"{path} lacks keys {', '.join(report.added)} (defaults used; --no-update)")
-        else:
-            try:
-                backup = write_upgrade(path, report.text)
-                notes.append(f"{path} upgraded: added {', '.join(report.added)}; the old file is {backup}")
-            except OSError as exc:
-                notes.append(f"{path} could not be upgraded ({exc.strerror}); defaults used for the new keys")
-    config = _load(bridge_class, path, text)
-    try:
-        configure_logging(config.core.logging, debug=args.debug)
-    except (ValueError, TypeError, AttributeError, ImportError) as exc:
-        raise ConfigInvalidError(f"{path}: logging: the dictConfig is refused: {exc}") from exc
+    config, notes = _upgraded(bridge_class, _load(bridge_class, path, text), text, args.no_update)
+    _configure_logging(config, args.debug)
     log = logging.getLogger("mmbridge")
     for note in notes:
         log.warning("%s", note)
-    for problem in report.not_added:
-        log.warning("%s", problem)
     registration_path = _registration_path(args, config)
     registration = load_registration(registration_path)
     check_registration(registration, config.core, registration_path)
@@ -312,6 +332,13 @@ async def _serve(bridge: Bridge[Any], log: logging.Logger) -> None:
                 loop.remove_signal_handler(sig)
 
 
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text, mode=0o600)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
+
+
 def _generate_config(args: argparse.Namespace) -> int:
     bridge_class = find_bridge_class(args.bridge)
     text = bridge_class.base_config()
@@ -320,8 +347,8 @@ def _generate_config(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     if output.exists() and not args.force:
-        raise ConfigMissingError(f"{output} exists; give --force to replace it")
-    atomic_write(output, text, mode=0o600)
+        raise CommandError(f"{output} exists; give --force to replace it")
+    _write(output, text)
     print(
         f"wrote {output}: set mattermost.url, mattermost.token and mattermost.team, then run "
         f"`{PROGRAM} generate-registration -c {output}`"
@@ -333,13 +360,16 @@ def _generate_registration(args: argparse.Namespace) -> int:
     path: Path = args.config
     text = _read(path)
     bridge_class = _bridge_class_for(args, text, str(path))
-    config = _load(bridge_class, path, _upgrade_plan(bridge_class, text, path).text)
+    config = _load(bridge_class, path, text)
     target = _registration_path(args, config)
     if target.exists() and not args.force:
-        raise RegistrationError(f"{target} exists; give --force to replace it (and its secrets)")
+        raise CommandError(f"{target} exists; give --force to replace it (and its secrets)")
     spec = args.bridge or config.core.bridge or f"{bridge_class.__module__}:{bridge_class.__qualname__}"
     registration = Registration.from_config(config.core, bridge=spec)
-    write_registration(target, registration)
+    try:
+        write_registration(target, registration)
+    except OSError as exc:
+        raise CommandError(f"cannot write {target}: {exc.strerror}") from exc
     needs = bridge_class.requirements(config.core.puppets.kind)
     print(f"wrote {target} for bridge {registration.id!r} (receiver {registration.receiver_url})")
     for line in needs.describe():
@@ -351,9 +381,12 @@ def _check_config(args: argparse.Namespace) -> int:
     path: Path = args.config
     text = _read(path)
     bridge_class = _bridge_class_for(args, text, str(path))
+    config = _load(bridge_class, path, text)  # the file as it is: its own lines
+    _configure_logging(config, args.debug)  # a dictConfig the logging module refuses fails here too
     report = _upgrade_plan(bridge_class, text, path)
     for added in report.added:
         print(f"{path}: {added}: missing; `{PROGRAM} run` adds it with its default")
-    config = _load(bridge_class, path, report.text)
+    for problem in report.not_added:
+        print(problem)
     print(f"{path}: OK (bridge {config.core.appservice.id!r}, {bridge_class.__name__})")
     return EXIT_OK

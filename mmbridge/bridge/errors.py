@@ -101,6 +101,13 @@ class BridgeSetupError(StartupError):
     summary = "bridge setup failed"
 
 
+class CommandError(StartupError):
+    """A command that would overwrite a file, or cannot write one (not a start-up failure)."""
+
+    exit_code = EXIT_USAGE
+    summary = "refused"
+
+
 STARTUP_ERRORS: tuple[type[StartupError], ...] = (
     ConfigMissingError,
     ConfigInvalidError,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
+def atomic_write(path: Path, text: str, *, mode: int = 0o644, owner: tuple[int, int] | None = None) -> None:
     """Replace ``path`` with ``text``: written to a temporary file beside it, synced, then renamed
     over it, so readers see the old file or the new one and never a part. ``mode`` is set before
-    the rename (``0o600`` for files holding secrets).
+    the rename (``0o600`` for files holding secrets), and ``owner`` (uid, gid) where the process may.
 
     Raises:
         OSError: the folder is not writable or the disk is full; ``path`` is left as it was.
@@ -19,6 +20,9 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             os.fchmod(file.fileno(), mode)
+            if owner is not None:
+                with contextlib.suppress(PermissionError):  # only root may give a file away
+                    os.fchown(file.fileno(), *owner)
             file.write(text)
             file.flush()
             os.fsync(file.fileno())

@@ -31,14 +31,17 @@ class JSONFormatter(logging.Formatter):
 def configure_logging(config: dict[str, Any], *, debug: bool = False) -> None:
     """Apply the ``logging`` section; ``debug`` lowers the root and ``mmbridge`` loggers to DEBUG.
 
+    The :data:`QUIET_LOGGERS` stay at INFO whatever the section's root level, unless the section
+    names a level for them itself.
+
     Raises:
         ValueError: the dictConfig is refused (an unknown handler class, a bad level, ...).
     """
     config = copy.deepcopy(config)
+    loggers = config.setdefault("loggers", {})
     if debug:
         config.setdefault("root", {})["level"] = "DEBUG"
-        loggers = config.setdefault("loggers", {})
         loggers.setdefault("mmbridge", {})["level"] = "DEBUG"
-        for name in QUIET_LOGGERS:
-            loggers.setdefault(name, {}).setdefault("level", "INFO")
+    for name in QUIET_LOGGERS:
+        loggers.setdefault(name, {}).setdefault("level", "INFO")
     logging.config.dictConfig(config)

@@ -55,6 +55,10 @@ class Registration:
             mine, theirs = getattr(self, name), getattr(wanted, name)
             if _normal(str(mine)) != _normal(str(theirs)):
                 found.append(f"{name} is {mine!r} in the registration but {theirs!r} in the config")
+        if self.rate_limit != wanted.rate_limit:
+            found.append(
+                f"rate_limit is {_rate(self.rate_limit)} in the registration but {_rate(wanted.rate_limit)}"
+            )
         return found
 
     def to_yaml(self) -> str:
@@ -110,6 +114,10 @@ def check_registration(registration: Registration, config: CoreConfig, path: Pat
             f"{path} does not match the config: {'; '.join(problems)} "
             "(change the config back, or generate the registration again and tell the server's admin)"
         )
+
+
+def _rate(limit: RateLimitConfig) -> str:
+    return f"{limit.per_second:g}/s (burst {limit.burst})"
 
 
 def _normal(url: str) -> str:

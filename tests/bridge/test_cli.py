@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mmbridge.bridge import load_config, load_registration
-from mmbridge.bridge.errors import STARTUP_ERRORS, ConfigInvalidError, RegistrationError
+from mmbridge.bridge.errors import STARTUP_ERRORS, CommandError, ConfigInvalidError
 from mmbridge.bridge.logs import configure_logging
 
 from .conftest import MirrorSetup
@@ -41,7 +41,7 @@ async def test_from_nothing_to_a_checked_config_and_registration(mirror: MirrorS
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it will hold a token
     assert "  id: mirror\n" in config.read_text()
     again = await mirror.daemon.run("generate-config", "--bridge", MIRROR, "-o", str(config))
-    assert again.code != 0
+    assert again.code == CommandError.exit_code
     assert "exists; give --force" in again.stderr
 
     # As generated, it still lacks what only the user knows.
@@ -79,7 +79,8 @@ async def test_from_nothing_to_a_checked_config_and_registration(mirror: MirrorS
     refused = await mirror.daemon.run(
         "generate-registration", "-c", str(config), "-r", str(registration), env=env
     )
-    assert refused.code == RegistrationError.exit_code  # its secrets are never replaced by accident
+    assert refused.code == CommandError.exit_code  # its secrets are never replaced by accident
+    assert "exists; give --force" in refused.stderr
 
 
 async def test_check_config_lists_every_problem_and_never_a_secret(mirror: MirrorSetup) -> None:

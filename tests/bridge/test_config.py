@@ -6,10 +6,11 @@ import os
 import stat
 from pathlib import Path
 
+import attrs
 import pytest
 
 from examples.mirror import MirrorBridge
-from mmbridge.bridge import Bridge, ConfigError, Secret
+from mmbridge.bridge import Bridge, ConfigError, Secret, SectionSpec, setting
 from mmbridge.bridge.config import (
     ConfigFileError,
     CoreConfig,
@@ -19,7 +20,8 @@ from mmbridge.bridge.config import (
     plan_upgrade,
     write_upgrade,
 )
-from mmbridge.bridge.config.loader import section_fields
+from mmbridge.bridge.config.loader import read_config_file, section_fields
+from mmbridge.bridge.config.upgrade import FieldLayout
 from mmbridge.bridge.config.yamltext import key_positions, load_document
 
 MINIMAL = """\
@@ -244,7 +246,7 @@ metrics:
 """
 
 
-def _layout() -> dict[str, object]:
+def _layout() -> dict[str, FieldLayout]:
     return layout_of(CoreConfig)
 
 
@@ -263,8 +265,6 @@ def test_an_upgrade_keeps_every_byte_the_user_wrote_and_adds_keys_with_their_com
     assert "    # The receiver's port (0: any free port, for tests).\n    port: 29320\n" in report.text
     assert "\n# Prometheus metrics." not in report.text  # metrics existed; only its keys were added
     assert "metrics:\n  # Serve /metrics on the receiver.\n  enabled: true\n" in report.text
-    assert [str(p.path) for p in report.unknown] == ["appservice.legacy_option"]
-    assert report.unknown[0].where == "config.yaml:10"
     # The result parses to the user's values plus the defaults.
     document = load_document(report.text, "upgraded")
     assert document["appservice"]["legacy_option"] == 5
@@ -274,7 +274,7 @@ def test_an_upgrade_keeps_every_byte_the_user_wrote_and_adds_keys_with_their_com
 
 def test_an_up_to_date_config_is_left_alone() -> None:
     base = MirrorBridge.base_config()
-    report = plan_upgrade(base, base, {**_layout(), "mirror": MirrorBridge.section.cls}, "config.yaml")  # type: ignore[union-attr]
+    report = plan_upgrade(base, base, MirrorBridge.config_layout(), "config.yaml")
     assert not report.changed
     assert report.text == base
     once = plan_upgrade(OLD, package_base_text(), _layout())
@@ -284,7 +284,7 @@ def test_an_up_to_date_config_is_left_alone() -> None:
 
 def test_the_example_mirror_config_is_complete_and_valid() -> None:
     path = Path(__file__).parents[2] / "examples" / "mirror" / "config.yaml"
-    layout = {**_layout(), "mirror": MirrorBridge.section.cls}  # type: ignore[union-attr]
+    layout = MirrorBridge.config_layout()
     assert not plan_upgrade(
         path.read_text(), MirrorBridge.base_config(), layout
     ).changed  # the demo never edits it
@@ -324,3 +324,56 @@ def test_the_generated_base_of_a_bridge_has_its_section_and_defaults() -> None:
     assert "username_template: mirror_{localpart}" in base
     assert base.rstrip().endswith('channel_b: ""')
     assert Bridge.base_config() == package_base_text()
+
+
+def test_keys_without_a_default_are_never_filled_in_with_a_placeholder() -> None:
+    report = plan_upgrade("mattermost:\n  token: t\n", package_base_text(), _layout())
+    assert "mattermost.url" not in report.added  # http://localhost:8065 would go unnoticed
+    assert "appservice" not in report.added
+    assert "puppets" not in report.added
+    assert "mattermost.timeout" in report.added
+    base = MirrorBridge.base_config()
+    mirror = plan_upgrade(MINIMAL, base, MirrorBridge.config_layout())
+    assert "mirror" not in mirror.added  # the bridge's own section is the operator's to write
+
+
+def test_a_null_section_is_reported_not_broken() -> None:
+    report = plan_upgrade(MINIMAL + "metrics: ~\n", package_base_text(), _layout())
+    assert "metrics: ~" in report.text
+    assert {p.path for p in report.not_added} == {"metrics.enabled", "metrics.listen"}
+    assert "database" in report.added  # the rest of the upgrade still happens
+    load_document(report.text, "upgraded")  # and the text is YAML
+
+
+def test_crlf_files_keep_their_line_endings_and_links_are_followed(tmp_path: Path) -> None:
+    target = tmp_path / "real.yaml"
+    target.write_bytes(MINIMAL.replace("\n", "\r\n").encode())
+    link = tmp_path / "config.yaml"
+    link.symlink_to(target)
+    report = plan_upgrade(read_config_file(link), package_base_text(), _layout(), str(link))
+    write_upgrade(link, report.text)
+    assert link.is_symlink()
+    raw = target.read_bytes()
+    assert b"\r\n" in raw
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert load_config(link, env={}).core.metrics.enabled
+
+
+def test_a_secret_from_a_file_or_the_environment_is_taken_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("pa${not a var}$${x}ss\n")
+    path = write(tmp_path, MINIMAL.replace("token: tok-123", "token_file: token"))
+    assert load_config(path, env={}).core.mattermost.token.reveal() == "pa${not a var}$${x}ss"
+    from_env = load_config(write(tmp_path, MINIMAL, "e.yaml"), env={"MMBRIDGE_MATTERMOST_TOKEN": "a${B}c"})
+    assert from_env.core.mattermost.token.reveal() == "a${B}c"
+
+
+def test_lists_are_lists(tmp_path: Path) -> None:
+    @attrs.frozen
+    class Channels:
+        names: list[str] = setting(factory=list)
+
+    spec = SectionSpec("chan", Channels)
+    found = problems_of(write(tmp_path, MINIMAL + "chan:\n  names: general\n"), section=spec, env={})
+    assert found == [f"{tmp_path / 'config.yaml'}:10: chan.names: expected a list, got text"]
+    ok = load_config(write(tmp_path, MINIMAL + "chan:\n  names: [a, b]\n", "ok.yaml"), spec, env={})
+    assert ok.section.names == ["a", "b"]

@@ -121,14 +121,56 @@ async def test_invalid_config_lists_every_problem(mirror: MirrorSetup) -> None:
     result = await mirror.daemon.run(*mirror.run_args())
     assert result.code == ConfigInvalidError.exit_code
     assert len(result.error_lines) == 2, result.stderr
-    lines = mirror.config.read_text().splitlines()  # (run first added the keys a short config lacks)
-    port = next(i for i, line in enumerate(lines, 1) if "port: many" in line)
-    timeout = next(i for i, line in enumerate(lines, 1) if "shutdown_timeout: 0" in line)
-    assert f"config.yaml:{port}: appservice.port: expected a whole number, got text" in result.error_lines[0]
-    assert (
-        f"config.yaml:{timeout}: appservice.shutdown_timeout: must be greater than 0" in result.error_lines[1]
-    )
+    assert "config.yaml:8: appservice.port: expected a whole number, got text" in result.error_lines[0]
+    assert "config.yaml:9: appservice.shutdown_timeout: must be greater than 0" in result.error_lines[1]
     assert "Traceback" not in result.stderr
+    assert mirror.config.read_text() == text  # an invalid file is never upgraded: lines stay right
+    assert not list(mirror.workdir.glob("config.yaml.*.bak"))
+
+
+async def test_a_valid_short_config_is_upgraded_in_place_with_a_backup(mirror: MirrorSetup) -> None:
+    before = mirror.config.read_text()
+    daemon = await mirror.start_healthy()
+    daemon.signal(signal.SIGTERM)
+    result = await daemon.wait()
+    assert result.code == 0
+    [backup] = mirror.workdir.glob("config.yaml.*.bak")
+    assert backup.read_text() == before
+    after = mirror.config.read_text()
+    assert "# Seconds a stopping bridge lets queued events finish" not in after  # it had that key
+    assert "  # The receiver's port" not in after
+    assert "# Python logging, as logging.config.dictConfig reads it." in after
+    assert "upgraded: added" in result.stderr
+
+
+async def test_the_bridge_class_may_come_from_the_environment(mirror: MirrorSetup) -> None:
+    mirror.config.write_text(
+        mirror.config.read_text().replace("bridge: examples.mirror:MirrorBridge", "bridge: ${MY_BRIDGE}")
+    )
+    ok = await mirror.daemon.run(
+        "check-config", "-c", str(mirror.config), env={"MY_BRIDGE": "examples.mirror:MirrorBridge"}
+    )
+    assert ok.code == 0, ok.stderr
+    unset = await mirror.daemon.run("check-config", "-c", str(mirror.config))
+    assert unset.code == ConfigInvalidError.exit_code
+    assert "bridge: the environment variable MY_BRIDGE is not set" in unset.stderr
+    from_env = await mirror.daemon.run(
+        "check-config",
+        "-c",
+        str(mirror.config),
+        env={"MMBRIDGE_BRIDGE": "examples.mirror:MirrorBridge", "MY_BRIDGE": "x"},
+    )
+    assert from_env.code == 0, from_env.stderr
+
+
+async def test_check_config_refuses_a_logging_config_run_would_refuse(mirror: MirrorSetup) -> None:
+    mirror.config.write_text(
+        mirror.config.read_text()
+        + "logging:\n  version: 1\n  handlers:\n    bad:\n      class: logging.NoSuchHandler\n"
+    )
+    result = await mirror.daemon.run("check-config", "-c", str(mirror.config))
+    assert result.code == ConfigInvalidError.exit_code
+    assert "logging: the dictConfig is refused" in result.stderr
 
 
 async def test_missing_registration(mirror: MirrorSetup) -> None:

@@ -69,6 +69,22 @@ def env_name(path: KeyPath) -> str:
     return ENV_PREFIX + "_".join(str(part) for part in path).upper().replace("-", "_")
 
 
+def expand_references(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with each ``${VAR}`` replaced by the variable's value (``$${`` is a literal ``${``).
+
+    Raises:
+        KeyError: a variable is not set (its name is the key).
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name = match.group(1), match.group(2)
+        if escaped:
+            return "${" + name + "}"
+        return env[name]
+
+    return _REFERENCE.sub(replace, text)
+
+
 def is_attrs_class(kind: Any) -> TypeGuard[type[Any]]:
     """Whether ``kind`` is an attrs class (a section with fields of its own; a secret is a value)."""
     return isinstance(kind, type) and attrs.has(kind) and kind is not Secret
@@ -87,7 +103,8 @@ def read_config_file(path: Path) -> str:
         ConfigFileError: it is missing, a folder, unreadable, or not UTF-8.
     """
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8", newline="") as file:  # "\r\n" kept: upgrades keep it too
+            return file.read()
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: no such file (write one with `mmbridge generate-config`)") from None
     except IsADirectoryError:
@@ -197,9 +214,15 @@ class _Loader:
         data: dict[str, Any] = {}
         for field in fields:
             field_path = (*path, field.name)
-            present, value = self._raw_value(field, node, field_path)
-            if not present:
+            if field.name in node or not is_attrs_class(field.type):
+                outside = self._value_from_outside(field, node, field_path)
+                if outside is not _ABSENT:  # from the environment or a file: taken as it is
+                    if outside is not _INVALID:
+                        data[field.name] = outside
+                    continue
+            if field.name not in node:
                 continue
+            value = plain(node[field.name])
             if is_attrs_class(field.type):
                 data[field.name] = self.resolve_section(field.type, value, field_path)
             elif field.type not in (str, Secret) and isinstance(value, str) and _REFERENCE.fullmatch(value):
@@ -209,38 +232,38 @@ class _Loader:
                 data[field.name] = self._interpolate(value, field_path)
         return data
 
-    def _raw_value(
-        self, field: attrs.Attribute[Any], node: Mapping[str, Any], path: KeyPath
-    ) -> tuple[bool, Any]:
+    def _value_from_outside(self, field: attrs.Attribute[Any], node: Mapping[str, Any], path: KeyPath) -> Any:
+        """The value from ``MMBRIDGE_<PATH>`` or a ``<key>_file``, never ``${...}``-expanded (a
+        secret is taken as it is); ``_ABSENT`` when neither gives one, ``_INVALID`` after a problem."""
+        if is_attrs_class(field.type):
+            return _ABSENT
         name = env_name(path)
-        if name in self.env and not is_attrs_class(field.type):
+        if name in self.env:
             self._env_paths.add(path)
             raw = self.env[name]
-            return True, raw if field.type in (str, Secret) else _yaml_scalar(raw)
+            return raw if _is_text(field.type) else _yaml_scalar(raw)
         file_key = field.name + SECRET_FILE_SUFFIX
-        if field.type is Secret and node.get(file_key) not in (None, ""):
-            if node.get(field.name) not in (None, ""):
-                self.problem(path, f"give {field.name} or {file_key}, not both")
-                return False, None
-            return self._read_secret_file(node[file_key], (*path[:-1], file_key))
-        if field.name in node:
-            return True, plain(node[field.name])
-        return False, None
+        if field.type is not Secret or node.get(file_key) in (None, ""):
+            return _ABSENT
+        if node.get(field.name) not in (None, ""):
+            self.problem(path, f"give {field.name} or {file_key}, not both")
+            return _INVALID
+        return self._read_secret_file(node[file_key], (*path[:-1], file_key))
 
-    def _read_secret_file(self, given: Any, path: KeyPath) -> tuple[bool, Any]:
+    def _read_secret_file(self, given: Any, path: KeyPath) -> Any:
         if not isinstance(given, str):
             self.problem(path, "must be the path of a file")
-            return False, None
-        file = Path(self._interpolate(given, path)).expanduser()
+            return _INVALID
+        file = Path(self._interpolate(given, path)).expanduser()  # the path may use ${VAR}
         if not file.is_absolute():
             file = self.base_dir / file
         try:
-            return True, file.read_text(encoding="utf-8").strip()
+            return file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             self.problem(path, f"cannot read {file}: {exc.strerror or type(exc).__name__}")
         except UnicodeDecodeError:
             self.problem(path, f"{file} is not UTF-8 text")
-        return False, None
+        return _INVALID
 
     def _interpolate(self, value: Any, path: KeyPath) -> Any:
         if isinstance(value, str):
@@ -317,6 +340,14 @@ class _Loader:
 
 
 _INVALID: Any = object()
+_ABSENT: Any = object()
+
+
+def _is_text(kind: Any) -> bool:
+    """Whether a field holds text (an environment value for it is not read as YAML)."""
+    if kind in (str, Secret):
+        return True
+    return any(option is str or isinstance(option, str) for option in typing.get_args(kind))
 
 
 def _dotted(path: KeyPath) -> str:
@@ -381,6 +412,10 @@ def _is_dict_type(kind: Any) -> bool:
     return kind is dict or typing.get_origin(kind) is dict
 
 
+def _is_sequence_type(kind: Any) -> bool:
+    return typing.get_origin(kind) in (list, tuple, set, frozenset) or kind in (list, tuple, set, frozenset)
+
+
 def _is_literal_type(kind: Any) -> bool:
     return typing.get_origin(kind) is Literal
 
@@ -415,6 +450,22 @@ def _strict_converter() -> cattrs.Converter:
         return value
 
     converter.register_structure_hook_func(_is_dict_type, mapping)
+
+    def sequence(value: Any, kind: Any) -> Any:
+        if not isinstance(value, list):  # never "general" read as ['g', 'e', ...]
+            raise _TypeProblem(f"expected a list, got {_kind_of(value)}")
+        args = typing.get_args(kind)
+        item_type = args[0] if args else Any
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(item if item_type is Any else converter.structure(item, item_type))
+            except _TypeProblem as exc:
+                raise _TypeProblem(f"item {index + 1}: {exc}") from None
+        origin = typing.get_origin(kind) or kind
+        return items if origin is list else origin(items)
+
+    converter.register_structure_hook_func(_is_sequence_type, sequence)
 
     def literal(value: Any, kind: Any) -> Any:
         allowed = typing.get_args(kind)

@@ -25,8 +25,20 @@ from .problems import ConfigProblem
 from .secret import Secret
 from .yamltext import KeyPath, key_positions, load_document, plain
 
-Layout = Mapping[str, Any]
-"""Which keys of a mapping are sections the upgrade descends into: ``{key: attrs class or None}``."""
+
+@attrs.frozen
+class FieldLayout:
+    """What the upgrade needs to know of one key: a section to descend into (its attrs class), a
+    secret (which ``<key>_file`` gives), or a key without a default (never filled in: the loader
+    says it is missing, rather than a placeholder from the base going unnoticed)."""
+
+    section: type[Any] | None = None
+    secret: bool = False
+    required: bool = False
+
+
+Layout = Mapping[str, FieldLayout]
+"""The keys of one mapping of the config, by name."""
 
 
 class ConfigUpgradeError(Exception):
@@ -35,12 +47,11 @@ class ConfigUpgradeError(Exception):
 
 @attrs.frozen
 class UpgradeReport:
-    """What an upgrade adds and notices. :attr:`text` is the upgraded file (the original when
-    nothing was added)."""
+    """What an upgrade adds, and what it could not add. :attr:`text` is the upgraded file (the
+    original when nothing was added)."""
 
     text: str
     added: tuple[str, ...] = ()
-    unknown: tuple[ConfigProblem, ...] = ()
     not_added: tuple[ConfigProblem, ...] = ()
 
     @property
@@ -49,10 +60,14 @@ class UpgradeReport:
         return bool(self.added)
 
 
-def layout_of(cls: type[Any]) -> dict[str, Any]:
-    """The layout of an attrs config class: sections by their class, secrets as ``Secret``."""
+def layout_of(cls: type[Any]) -> dict[str, FieldLayout]:
+    """The layout of an attrs config class."""
     return {
-        field.name: field.type if is_attrs_class(field.type) or field.type is Secret else None
+        field.name: FieldLayout(
+            section=field.type if is_attrs_class(field.type) else None,
+            secret=field.type is Secret,
+            required=field.default is attrs.NOTHING,
+        )
         for field in section_fields(cls)
     }
 
@@ -104,16 +119,16 @@ def plan_upgrade(user_text: str, base_text: str, layout: Layout, source: str = "
     planner = _Planner(user, base, source)
     planner.merge(user.document, base.document, layout, ())
     if not planner.insertions:
-        return UpgradeReport(user_text, unknown=tuple(planner.unknown), not_added=tuple(planner.not_added))
+        return UpgradeReport(user_text, not_added=tuple(planner.not_added))
     lines = list(user.lines)
     for at, group in sorted(_grouped(planner.insertions).items(), reverse=True):
         lines[at:at] = group
-    text = "\n".join(lines) + "\n"
+    newline = "\r\n" if "\r\n" in user_text else "\n"  # the file's own line endings
+    text = newline.join(lines) + newline
     _verify(user.document, text, planner.added, source)
     return UpgradeReport(
         text,
         added=tuple(planner.added),
-        unknown=tuple(planner.unknown),
         not_added=tuple(planner.not_added),
     )
 
@@ -137,28 +152,23 @@ class _Planner:
         self.source = source
         self.insertions: list[_Insertion] = []
         self.added: list[str] = []
-        self.unknown: list[ConfigProblem] = []
         self.not_added: list[ConfigProblem] = []
 
     def merge(self, mine: CommentedMap, theirs: CommentedMap, layout: Layout, path: KeyPath) -> None:
-        secrets = self._secret_keys(layout)
-        for key in mine:
-            if key not in theirs and key not in layout and not self._is_secret_file(key, secrets):
-                line = mine.lc.key(key)[0] + 1
-                dotted = ".".join(map(str, (*path, key)))
-                self.unknown.append(
-                    ConfigProblem(dotted, "unknown key, kept as it is", f"{self.source}:{line}")
-                )
+        """Plan the keys of ``theirs`` (the base) that ``mine`` lacks; keys only ``mine`` has stay."""
         previous: str | None = None
         for key in theirs:
-            if key in mine or (key in secrets and key + SECRET_FILE_SUFFIX in mine):
-                section = layout.get(key)
-                if is_attrs_class(section) and isinstance(theirs[key], CommentedMap):
-                    self._merge_section(mine, key, theirs[key], layout_of(section), (*path, key))
-                if key in mine:
-                    previous = key
+            field = layout.get(key, FieldLayout())
+            secret_file = key + SECRET_FILE_SUFFIX
+            if field.secret and secret_file in mine:  # `token_file:` gives `token`
+                previous = secret_file
                 continue
-            self._insert(mine, theirs, key, previous, path)
+            if key in mine:
+                if field.section is not None and isinstance(theirs[key], CommentedMap):
+                    self._merge_section(mine, key, theirs[key], layout_of(field.section), (*path, key))
+                previous = key
+            elif not field.required:
+                self._insert(mine, theirs, key, previous, path)
 
     def _merge_section(
         self, parent: CommentedMap, key: str, theirs: CommentedMap, layout: Layout, path: KeyPath
@@ -169,7 +179,15 @@ class _Planner:
                 self._cannot_add((*path, missing), parent.lc.key(key)[0] + 1, "the mapping is in {...} style")
             return
         if mine is None:
-            mine = _EmptySection(parent, key)
+            line_text = self.user.lines[parent.lc.key(key)[0]]
+            if line_text.split(" #", 1)[0].rstrip().endswith(":"):
+                mine = _EmptySection(parent, key)  # `metrics:` and nothing else
+            else:  # `metrics: ~` or `metrics: null`: a value the text cannot grow below
+                for missing in theirs:
+                    self._cannot_add(
+                        (*path, missing), parent.lc.key(key)[0] + 1, "the section is written as null"
+                    )
+                return
         if isinstance(mine, CommentedMap | _EmptySection):
             self.merge(mine, theirs, layout, path)  # type: ignore[arg-type]
 
@@ -206,14 +224,6 @@ class _Planner:
         where = f"{self.source}:{line}" if line else self.source
         dotted = ".".join(map(str, path))
         self.not_added.append(ConfigProblem(dotted, f"not added ({why}); add it by hand", where))
-
-    @staticmethod
-    def _secret_keys(layout: Layout) -> set[str]:
-        return {key for key, kind in layout.items() if kind is Secret}
-
-    @staticmethod
-    def _is_secret_file(key: str, secrets: set[str]) -> bool:
-        return key.endswith(SECRET_FILE_SUFFIX) and key.removesuffix(SECRET_FILE_SUFFIX) in secrets
 
 
 @attrs.define
@@ -275,9 +285,11 @@ def _contains(new: Any, old: Any) -> bool:
 def write_upgrade(path: Path, text: str) -> Path:
     """Back ``path`` up beside itself, then replace it with ``text`` atomically; returns the backup.
 
-    The new file keeps the old one's permissions. Raises ``OSError`` (nothing replaced) when the
-    folder is not writable or the disk is full.
+    A symbolic link is followed (the file it points to is upgraded, the link stays). The new file
+    keeps the old one's permissions and, where the process may set it, its owner. Raises ``OSError``
+    (nothing replaced) when the folder is not writable or the disk is full.
     """
+    path = path.resolve()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup = path.with_name(f"{path.name}.{stamp}.bak")
     counter = 1
@@ -285,5 +297,6 @@ def write_upgrade(path: Path, text: str) -> Path:
         backup = path.with_name(f"{path.name}.{stamp}-{counter}.bak")
         counter += 1
     shutil.copy2(path, backup)
-    atomic_write(path, text, mode=path.stat().st_mode & 0o7777)
+    status = path.stat()
+    atomic_write(path, text, mode=status.st_mode & 0o7777, owner=(status.st_uid, status.st_gid))
     return backup

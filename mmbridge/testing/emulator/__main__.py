@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -67,6 +68,12 @@ def _banner(emu: Emulator) -> str:
     )
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a new file readable by its owner only (it holds a token)."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 def bridge_config(url: str, token: str, team: str, seed: int | None) -> str:
     """A minimal bridge config against the emulator (``mmbridge run`` adds the other keys)."""
     seeded = f"seed {seed}: the same token on every start" if seed is not None else "random tokens"
@@ -99,7 +106,7 @@ async def _serve(
             sys.stdout.flush()
             banner = sys.stderr
         else:
-            await asyncio.to_thread(config_path.write_text, text, encoding="utf-8")
+            await asyncio.to_thread(_write_private, config_path, text)
             print(f"wrote {config_path}: a bridge config for this emulator", flush=True)
     print(_banner(emu), file=banner, flush=True)
     print(
@@ -121,6 +128,9 @@ async def _serve(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mmbridge-emulator`` script."""
     args = _parser().parse_args(argv)
+    if args.print_config is not None and str(args.print_config) != "-" and args.print_config.exists():
+        print(f"{args.print_config} exists: not replacing it", file=sys.stderr)
+        return 2
     with contextlib.suppress(KeyboardInterrupt):
         seed = None if args.random else args.seed
         asyncio.run(_serve(args.host, args.port, args.rate_limit, seed, args.print_config))
