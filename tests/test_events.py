@@ -164,3 +164,11 @@ def test_any_payload_gives_an_event_never_an_exception(
     event = parse_event({"event": name, "data": data, "seq": seq, "broadcast": broadcast})
     assert isinstance(event, Event)
     assert event.type == name
+
+
+def test_a_deeply_nested_post_is_a_malformed_event_not_a_crash() -> None:
+    for post in ("[" * 100_000 + "]" * 100_000, '{"a": ' * 100 + "1" + "}" * 100):
+        event = parse_event({"event": "posted", "seq": 3, "data": {"post": post}})
+        assert isinstance(event, MalformedEvent)
+        assert "nested" in event.problem
+        assert event.seq == 3

@@ -235,6 +235,23 @@ async def test_bad_frames_are_skipped_and_the_stream_goes_on(
     assert "not JSON" in caplog.text
 
 
+async def test_deeply_nested_frames_are_skipped_and_the_stream_goes_on(
+    emulator: Emulator, bot: ClientAPI, alice: ClientAPI
+) -> None:
+    async with consuming(bot) as events:
+        bot_id = emulator.seed.bot_user_id
+        emulator.faults.ws_send_raw("[" * 100_000 + "]" * 100_000, user_id=bot_id)  # RecursionError
+        emulator.faults.ws_send_raw(
+            '{"event": "x", "data": ' + '{"a": ' * 200 + "1" + "}" * 200 + "}", user_id=bot_id
+        )
+        post = await alice.posts.create(ChannelID(emulator.seed.channel_id), "still flowing")
+        await events.wait_for(
+            lambda evs: any(isinstance(e, PostedEvent) and e.post.id == post.id for e in evs)
+        )
+        assert events.stream.skipped_frames == 2
+        assert events.stream.reconnects == 0
+
+
 async def test_a_stalled_server_delivers_everything_after(
     emulator: Emulator, bot: ClientAPI, alice: ClientAPI
 ) -> None:

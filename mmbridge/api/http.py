@@ -34,6 +34,7 @@ from ..errors import (
     MattermostError,
     error_from_response,
 )
+from ..types import safejson
 from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 
@@ -61,7 +62,7 @@ class HTTPResponse:
     def json(self) -> Any:
         """The body decoded as JSON; a body that is not JSON raises :class:`MalformedResponseError`."""
         try:
-            return json.loads(self.body)
+            return safejson.loads(self.body)
         except ValueError:
             raise MalformedResponseError(
                 f"server answered HTTP {self.status} with a body that is not JSON",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -31,6 +30,7 @@ from ..errors import (
     MattermostError,
     UnauthorizedError,
 )
+from ..types import safejson
 from ..types.events import Event, HelloEvent, StreamReset, parse_event
 from .http import HTTPAPI
 
@@ -205,7 +205,7 @@ class WebSocketStream:
 
     def _accept(self, text: str) -> list[Event]:
         try:
-            raw = json.loads(text)
+            raw = safejson.loads(text)
         except ValueError:
             self._skip("a frame that is not JSON")
             return []

@@ -8,12 +8,11 @@ else, whatever the bytes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..types import Broadcast, Post, PostedEvent, PostID, structure
+from ..types import Broadcast, Post, PostedEvent, PostID, safejson, structure
 from ..types.integrations import ActionEvent, DialogSubmissionEvent, OutgoingWebhookEvent, SlashCommandEvent
 
 FORM = "application/x-www-form-urlencoded"
@@ -29,8 +28,8 @@ def read_fields(body: bytes, content_type: str) -> dict[str, Any]:
     media = content_type.split(";", 1)[0].strip().lower()
     if media == JSON:
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = safejson.loads(body)
+        except (ValueError, UnicodeDecodeError):
             raise InboundError("the body is not valid JSON (or nested too deeply)") from None
         if not isinstance(data, dict):
             raise InboundError("the JSON body must be an object")

@@ -11,7 +11,6 @@ Several payloads carry objects as JSON *strings* (``posted``'s ``post``, ``react
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
@@ -19,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from ..errors import MalformedResponseError
+from . import safejson
 from .channels import Channel
 from .ids import ChannelID, TeamID, UserID
 from .posts import Post, Reaction
@@ -303,13 +303,13 @@ def _nested(data: Mapping[str, Any], key: str) -> Any:
     """A nested object that the server sends either as a JSON string or as an object."""
     value = data[key]
     if isinstance(value, str):
-        return json.loads(value)
+        return safejson.loads(value)
     return value
 
 
 def _ids(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        value = json.loads(value) if value else []
+        value = safejson.loads(value) if value else []
     if isinstance(value, dict):
         value = list(value)
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
