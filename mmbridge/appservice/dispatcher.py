@@ -10,6 +10,8 @@ Guarantees:
   the other, in arrival order; each channel has its own worker.
 * **Bounded.** At most ``max_pending`` events wait or run; :meth:`Dispatcher.dispatch` waits for
   room when the handlers fall behind (backpressure on the WebSocket reader and the receiver).
+* **A failing echo check loses nothing.** The drop predicate is asked again, with backoff, until it
+  answers; the caller waits meanwhile (backpressure), and nothing is dropped or let through unchecked.
 * **A failing handler stops nothing.** Its exception is logged with the event's id, counted, and
   handed to whoever awaits that event's result (the receiver answers with a generic error).
 * **Drained on close.** :meth:`Dispatcher.close` lets queued events finish, up to a timeout.
@@ -58,6 +60,8 @@ class DispatchStats:
         self.dropped_duplicate = 0
         self.unhandled = 0
         self.handler_errors: dict[str, int] = {}
+        #: Times the drop predicate raised (each was asked again until it answered).
+        self.drop_check_errors = 0
 
 
 class Dispatcher:
@@ -91,6 +95,8 @@ class Dispatcher:
         self._queues: dict[str, deque[tuple[Event, asyncio.Future[Any]]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        #: The longest wait between two tries of a failing drop predicate, in seconds.
+        self.drop_retry_max_delay = 5.0
 
     @property
     def pending(self) -> int:
@@ -131,7 +137,7 @@ class Dispatcher:
         if not handlers:
             self.stats.unhandled += 1
             return None
-        if self._drop is not None and await self._drop(event):
+        if self._drop is not None and await self._is_dropped(event):
             self.stats.dropped_echo += 1
             return None
         key = dedupe_key(event)
@@ -156,6 +162,30 @@ class Dispatcher:
             self._workers[channel] = asyncio.create_task(self._work(channel), name=f"dispatch:{channel}")
         self.stats.dispatched[event.type] = self.stats.dispatched.get(event.type, 0) + 1
         return future
+
+    async def _is_dropped(self, event: Event) -> bool:
+        """The drop predicate's answer, asked again (with backoff) while it fails: a failing
+        echo check (the store is locked or down) must neither end the caller's loop nor let an
+        echo through nor lose the event. Waiting here is backpressure on the reader."""
+        assert self._drop is not None
+        delay = 0.05
+        while True:
+            try:
+                return await self._drop(event)
+            except Exception as exc:
+                if self._closing:
+                    raise
+                self.stats.drop_check_errors += 1
+                self.log.warning(
+                    "echo check failed on %s %s (%s: %s); asking again in %.2f s",
+                    event.type,
+                    event_id(event),
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.drop_retry_max_delay)
 
     async def dispatch_and_wait(self, event: Event) -> Any:
         """Dispatch and wait for the result (for the receiver, whose answer is the handler's).
@@ -246,12 +276,19 @@ def dedupe_key(event: Event) -> Hashable | None:
     if isinstance(event, PostedEvent):
         return ("post", event.post.id)
     if isinstance(event, PostEditedEvent):
-        return ("edit", event.post.id, event.post.update_at)
+        # Two edits in one millisecond share update_at; their texts tell them apart.
+        post = event.post
+        return ("edit", post.id, post.update_at, post.edit_at, hash(post.message))
     if isinstance(event, PostDeletedEvent):
         return ("delete", event.post.id)
-    if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
+    if isinstance(event, ReactionAddedEvent):
         reaction = event.reaction
         return (event.type, reaction.post_id, reaction.user_id, reaction.emoji_name, reaction.create_at)
+    if isinstance(event, ReactionRemovedEvent):
+        # The server builds a removed reaction from the URL, with create_at 0 (api4/reaction.go):
+        # only the stream's position tells a second removal from a replay of the first.
+        reaction = event.reaction
+        return (event.type, reaction.post_id, reaction.user_id, reaction.emoji_name, event.seq)
     if isinstance(event, OutgoingWebhookEvent):
         return ("webhook", event.post_id) if event.post_id else None
     if isinstance(event, SlashCommandEvent | ActionEvent):

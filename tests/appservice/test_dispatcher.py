@@ -9,7 +9,18 @@ import random
 import pytest
 
 from mmbridge.appservice.dispatcher import Dispatcher
-from mmbridge.types import Event, Post, PostedEvent, ReactionAddedEvent, TypingEvent, UserID, structure
+from mmbridge.types import (
+    Event,
+    Post,
+    PostedEvent,
+    PostEditedEvent,
+    Reaction,
+    ReactionAddedEvent,
+    ReactionRemovedEvent,
+    TypingEvent,
+    UserID,
+    structure,
+)
 from mmbridge.types.events import Broadcast
 
 
@@ -232,3 +243,82 @@ async def test_a_dispatch_cancelled_while_waiting_for_room_can_be_sent_again() -
     assert again is not None  # not mistaken for a duplicate
     await asyncio.wait_for(again, 5)
     assert handled == [pid(1), pid(2)]
+
+
+async def test_a_failing_echo_check_is_asked_again_and_nothing_is_lost() -> None:
+    failures = [RuntimeError("database is locked"), RuntimeError("database is locked")]
+
+    async def flaky(event: Event) -> bool:
+        if failures:
+            raise failures.pop()
+        return False
+
+    dispatcher = Dispatcher(drop=flaky)
+    dispatcher.drop_retry_max_delay = 0.01
+    handled: list[str] = []
+
+    @dispatcher.on(PostedEvent)
+    async def handle(event: PostedEvent) -> None:
+        handled.append(event.post.id)
+
+    future = await dispatcher.dispatch(posted(pid(1), "c" * 26))  # does not raise
+    assert future is not None
+    await future
+    assert handled == [pid(1)]
+    assert dispatcher.stats.drop_check_errors == 2
+    await dispatcher.close()
+
+
+def reaction_event(
+    kind: type[ReactionAddedEvent | ReactionRemovedEvent], seq: int, create_at: int = 0
+) -> Event:
+    reaction = structure(
+        {"user_id": "u" * 26, "post_id": pid(7), "emoji_name": "smile", "create_at": create_at}, Reaction
+    )
+    return kind(reaction=reaction, seq=seq, broadcast=Broadcast(channel_id="c" * 26))
+
+
+async def test_removing_a_reaction_twice_is_two_events_a_replay_is_one() -> None:
+    dispatcher = Dispatcher()
+    seen: list[int] = []
+
+    @dispatcher.on(ReactionRemovedEvent)
+    async def handle(event: ReactionRemovedEvent) -> None:
+        seen.append(event.seq)
+
+    # The server sends removals with create_at 0: removed, added again, removed again.
+    for seq in (4, 9, 9):  # the last is the replay of seq 9 after a reconnect
+        future = await dispatcher.dispatch(reaction_event(ReactionRemovedEvent, seq))
+        if future is not None:
+            await future
+    assert seen == [4, 9]
+    await dispatcher.close()
+
+
+async def test_two_edits_in_one_millisecond_are_both_handled() -> None:
+    dispatcher = Dispatcher()
+    texts: list[str] = []
+
+    @dispatcher.on(PostEditedEvent)
+    async def handle(event: PostEditedEvent) -> None:
+        texts.append(event.post.message)
+
+    for text in ("first edit", "second edit", "second edit"):
+        post = structure(
+            {
+                "id": pid(8),
+                "channel_id": "c" * 26,
+                "user_id": "u" * 26,
+                "message": text,
+                "update_at": 1_700_000_000_000,
+                "edit_at": 1_700_000_000_000,
+            },
+            Post,
+        )
+        future = await dispatcher.dispatch(
+            PostEditedEvent(post=post, broadcast=Broadcast(channel_id="c" * 26))
+        )
+        if future is not None:
+            await future
+    assert texts == ["first edit", "second edit"]
+    await dispatcher.close()
