@@ -64,10 +64,11 @@ class IntegrationTokens:
 
     def accepts(self, kind: str, token: str) -> bool:
         """Whether ``token`` is known, comparing against every known token in constant time."""
-        given = token.encode()
+        # surrogatepass: a lone surrogate in a hostile request is just a wrong token, not a 500.
+        given = token.encode("utf-8", "surrogatepass")
         found = False
         for known in self._tokens[kind]:
-            found |= hmac.compare_digest(given, known.encode())
+            found |= hmac.compare_digest(given, known.encode("utf-8", "surrogatepass"))
         return found and bool(token)
 
 

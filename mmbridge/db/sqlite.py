@@ -4,6 +4,7 @@ the process's tasks one at a time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
 #: RETURNING (3.35) is used by mmbridge's own SQL; UPSERT needs 3.24.
 MIN_SQLITE_VERSION = (3, 35, 0)
 _SQL_CACHE_SIZE = 512
+
+
+def _create_private(path: str) -> None:
+    """Create a new database file readable by its owner only (it holds tokens); an existing file
+    keeps its mode. SQLite makes its ``-wal`` and ``-shm`` files with the same mode."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class _RowFactory:
@@ -155,6 +165,7 @@ class SQLiteDatabase(Database):
                 f"{'.'.join(map(str, MIN_SQLITE_VERSION))} or newer"
             )
         try:
+            _create_private(self.path)
             raw = await aiosqlite.connect(self.path, isolation_level=None)
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseConnectError(f"could not open {self.url}: {exc}") from exc

@@ -147,6 +147,20 @@ async def test_a_wrong_token_is_401_and_nothing_is_dispatched(
     assert b.seen == []
 
 
+async def test_a_lone_surrogate_token_is_401_and_counted(
+    bridge: tuple[Bridge, aiohttp.ClientSession],
+) -> None:
+    b, http = bridge
+    body = json.dumps(webhook_fields(token="\udc80"))  # the escape decodes to a lone surrogate
+    async with http.post(
+        "/mattermost/webhook", data=body, headers={"Content-Type": "application/json"}
+    ) as resp:
+        assert resp.status == 401  # not a 500 from encoding the token
+    async with http.get("/metrics") as resp:
+        assert 'mmbridge_receiver_requests_total{endpoint="webhook",status="401"} 1.0' in await resp.text()
+    assert b.seen == []
+
+
 async def test_a_slash_command_answer_and_the_authorization_header(
     bridge: tuple[Bridge, aiohttp.ClientSession],
 ) -> None:
@@ -365,3 +379,11 @@ async def test_a_closed_dispatcher_makes_webhooks_503_not_500(
     await b.dispatcher.close()
     async with http.post("/mattermost/webhook", data=urlencode(webhook_fields()), headers=FORM) as resp:
         assert resp.status == 503
+
+
+def test_any_token_text_is_just_a_wrong_token() -> None:
+    tokens = IntegrationTokens()
+    tokens.add("webhook", "the-real-token")
+    for hostile in ("\udc80", "\ud800x", "", "the-real-token\x00", "é" * 1000):
+        assert not tokens.accepts("webhook", hostile)
+    assert tokens.accepts("webhook", "the-real-token")

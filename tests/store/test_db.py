@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import stat
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +160,17 @@ async def test_missing_schema_is_a_clear_error(db_url: str) -> None:
     with pytest.raises(DatabaseConnectError, match="schema 'mmbridge_no_such_schema' does not exist"):
         await db.start()
     assert not db.is_running
+
+
+async def test_a_new_sqlite_file_is_private_to_its_owner(tmp_path: Path, cleanup: Cleanup) -> None:
+    db = cleanup(Database.create(f"sqlite:///{tmp_path / 'tokens.db'}", upgrade_table=[], owner=OWNER))
+    await db.start()
+    await db.execute("CREATE TABLE t (x TEXT)")
+    await db.execute("INSERT INTO t VALUES ('a token')")
+    for name in ("tokens.db", "tokens.db-wal"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    existing = tmp_path / "shared.db"
+    existing.touch(mode=0o640)
+    other = cleanup(Database.create(f"sqlite:///{existing}", upgrade_table=[], owner=OWNER))
+    await other.start()
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640  # an operator's choice is kept
