@@ -116,9 +116,6 @@ class MirrorBridge(Bridge[MirrorSettings]):
         target = self.other.get(post.channel_id)
         if target is None or post.is_system:
             return
-        if event.source == "webhook":
-            # An outgoing webhook says nothing of threads or props: read the whole post.
-            post = await self.appservice.bot.posts.get(post.id)
         puppet = await self._puppet_of(post.user_id)
         root = ""
         if post.root_id:

@@ -110,9 +110,13 @@ def outgoing_webhook(fields: Mapping[str, Any], *, form: bool) -> OutgoingWebhoo
     )
 
 
-def as_posted(event: OutgoingWebhookEvent) -> PostedEvent:
+def as_posted(event: OutgoingWebhookEvent, post: Post | None = None) -> PostedEvent:
     """The post an outgoing webhook announces, as the ``posted`` event the WebSocket would give
-    (``source="webhook"``: no thread, props or edit data, which the payload lacks)."""
+    (``source="webhook"``). With ``post`` (the post read back from the server) the event is that
+    post, channel and author included; without, it is built from the payload's fields, which lack
+    thread, props and edit data and are only as true as the sender."""
+    if post is not None:
+        return PostedEvent(post=post, source="webhook", broadcast=Broadcast(channel_id=post.channel_id))
     post = structure(
         {
             "id": PostID(event.post_id),

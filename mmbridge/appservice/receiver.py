@@ -4,7 +4,8 @@ Endpoints (under a prefix, ``/mattermost`` by default):
 
 * ``POST /webhook``: outgoing webhooks (form or JSON). The handler may answer with text to post.
   The post is also dispatched as a ``PostedEvent`` (``source="webhook"``), deduplicated against
-  the same post from the WebSocket.
+  the same post from the WebSocket; with a ``post_reader`` it is the post as the server has it
+  (channel, author, thread, props), never the payload's claims.
 * ``POST|GET /command``: slash commands; the handler's :class:`CommandResponse` (or text) is the
   answer the user sees.
 * ``POST /action``: interactive message buttons and menus; the bridge's action secret must be in
@@ -29,13 +30,16 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from ..types import Event
+from ..errors import ForbiddenError, NotFoundError
+from ..types import Event, OutgoingWebhookEvent, Post, PostedEvent
 from ..types.integrations import ActionResponse, CommandResponse, DialogResponse, WebhookResponse
 from . import inbound
 from .dispatcher import Dispatcher
 from .metrics import BridgeMetrics
 
 HealthCheck = Callable[[], Awaitable[bool]]
+PostReader = Callable[[str], Awaitable[Post]]
+"""Reads a post from the server by id (``client.posts.get``)."""
 ACTION_SECRET_KEY = "mmbridge_secret"  # noqa: S105 - the name of a field
 """The key of the bridge's secret in an interactive action's ``context``."""
 DEFAULT_MAX_BODY = 256 * 1024
@@ -98,6 +102,7 @@ class Receiver:
         prefix: str = "/mattermost",
         max_body_size: int = DEFAULT_MAX_BODY,
         serve_metrics: bool = True,
+        post_reader: PostReader | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.dispatcher = dispatcher
@@ -107,6 +112,7 @@ class Receiver:
         self.prefix = prefix.rstrip("/")
         self.max_body_size = max_body_size
         self.serve_metrics = serve_metrics
+        self.post_reader = post_reader
         self.log = log or logging.getLogger("mmbridge.receiver")
         self._runner: web.AppRunner | None = None
         self._status_runner: web.AppRunner | None = None
@@ -194,8 +200,10 @@ class Receiver:
         event = inbound.outgoing_webhook(fields, form=media != inbound.JSON)
         self._check("webhook", event.token)
         try:
-            await self.dispatcher.dispatch(inbound.as_posted(event))
-        except Exception as exc:  # closed dispatcher, failing echo check: try again later
+            posted = await self._announced_post(event)
+            if posted is not None:
+                await self.dispatcher.dispatch(posted)
+        except Exception as exc:  # closed dispatcher, the server unreachable: try again later
             self.log.warning("could not dispatch a webhook post: %s", type(exc).__name__)
             raise _Problem(503, "the bridge cannot take events right now") from exc
         try:
@@ -207,6 +215,27 @@ class Receiver:
         if isinstance(reply, WebhookResponse):
             return web.json_response(reply.to_json())
         return web.Response(status=200)
+
+    async def _announced_post(self, event: OutgoingWebhookEvent) -> PostedEvent | None:
+        """The post a webhook announces, as the server has it: a payload's fields are hints, and a
+        valid token must not let anyone claim another channel or author. None when the server does
+        not show that post."""
+        if self.post_reader is None:
+            return inbound.as_posted(event)
+        try:
+            post = await self.post_reader(event.post_id)
+        except (NotFoundError, ForbiddenError):
+            self.log.warning(
+                "a webhook announced post %s, which the server does not show; ignored", event.post_id
+            )
+            return None
+        if post.channel_id != event.webhook_channel_id or post.user_id != event.user_id:
+            self.log.warning(
+                "a webhook's fields disagree with post %s on the server (channel or author); "
+                "the server's are used",
+                post.id,
+            )
+        return inbound.as_posted(event, post)
 
     async def _command(self, request: web.Request) -> web.Response:
         if request.method == "GET":

@@ -68,7 +68,7 @@ from ..errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from ..types import Event, StreamReset, Team, TeamID, User
+from ..types import Event, Post, PostID, StreamReset, Team, TeamID, User
 from .config import CoreConfig, LoadedConfig, SectionSpec, compose_base, load_config
 from .config.upgrade import FieldLayout, layout_of
 from .config.yamltext import line_of
@@ -184,6 +184,7 @@ class Bridge(Generic[SettingsT]):
             metrics=self.metrics,
             health_checks={"store": self.store.is_healthy, "websocket": self._websocket_connected},
             serve_metrics=core.metrics.enabled,
+            post_reader=self._read_post,
         )
         self.bot: User | None = None
         self.team: Team | None = None
@@ -487,6 +488,9 @@ class Bridge(Generic[SettingsT]):
             self.log.error("the WebSocket reader failed: %s: %s", type(exc).__name__, exc)
             if self._failed is not None and not self._failed.done():
                 self._failed.set_result(exc)
+
+    async def _read_post(self, post_id: str) -> Post:
+        return await self.appservice.bot.posts.get(PostID(post_id))
 
     async def _is_echo(self, event: Event) -> bool:
         return self.echoes is not None and await self.echoes(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from mmbridge.api import ClientAPI, ReconnectPolicy, WebSocketStream
@@ -20,7 +21,7 @@ from mmbridge.appservice import (
     WebhookSpec,
 )
 from mmbridge.testing.emulator import Emulator
-from mmbridge.types import CommandResponse, Event, HelloEvent, PostedEvent, SlashCommandEvent
+from mmbridge.types import CommandResponse, Event, HelloEvent, PostedEvent, SlashCommandEvent, TeamID
 
 
 class Running:
@@ -37,7 +38,7 @@ class Running:
                 store=store,
             )
         )
-        self.receiver = Receiver(self.dispatcher, self.tokens)
+        self.receiver = Receiver(self.dispatcher, self.tokens, post_reader=appservice.bot.posts.get)
         self.stream = WebSocketStream(appservice.bot.http, reconnect=ReconnectPolicy(initial_delay=0.01))
         self.posts: list[PostedEvent] = []
         self.connected = asyncio.Event()
@@ -199,3 +200,45 @@ async def test_provisioning_leaves_another_bridges_hook_of_the_same_name_alone(
     assert (await appservice.bot.webhooks.get_outgoing(foreign.id)).callback_urls == [
         "http://127.0.0.1:9/other-bridge"
     ]
+
+
+async def test_a_forged_webhook_cannot_claim_another_channel_or_author(
+    emulator: Emulator, running: Running, appservice: AppServiceAPI
+) -> None:
+    hook = await running.provisioner.ensure_webhook(WebhookSpec(channel_id=emulator.seed.channel_id))
+    seen: list[PostedEvent] = []
+
+    @running.dispatcher.on(PostedEvent)
+    async def handle(event: PostedEvent) -> None:
+        seen.append(event)
+
+    async with ClientAPI.connect(emulator.url, emulator.seed.admin_token) as admin:
+        private = await admin.channels.create(TeamID(emulator.seed.team_id), "secret", "Secret", type="P")
+        secret = await admin.posts.create(private.id, "a private post")
+    token = hook.token or ""
+    assert running.receiver.url is not None
+    forged = {
+        "token": token,
+        "team_id": emulator.seed.team_id,
+        "channel_id": emulator.seed.channel_id,
+        "channel_name": "bridge-test",
+        "user_id": emulator.seed.user_id,
+        "user_name": "mirror_evil",
+        "post_id": secret.id,
+        "text": "a private post",
+        "timestamp": 1,
+        "trigger_word": "",
+        "file_ids": "",
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(running.receiver.url / "mattermost/webhook", json=forged) as response:
+            assert response.status == 200
+        async with http.post(
+            running.receiver.url / "mattermost/webhook", json=forged | {"post_id": "n" * 26}
+        ) as response:
+            assert response.status == 200  # a post the server does not have: nothing dispatched
+    await until(lambda: seen)
+    await asyncio.sleep(0.2)
+    [event] = seen
+    assert event.post.channel_id == private.id  # the server's channel, not the payload's
+    assert event.post.user_id == emulator.seed.admin_user_id  # the server's author
