@@ -443,7 +443,9 @@ class HTTPAPI:
             limit = max(int(response.headers.get("X-RateLimit-Limit", "1")), 1)
         except ValueError:
             limit = 1
-        self._pause(_retry_after(response) / limit)
+        # A hint from an answer that succeeded: never long (a bogus Reset must not freeze every
+        # client sharing this one's limiter); a real 429 says how long to wait, and is obeyed.
+        self._pause(min(_retry_after(response) / limit, MAX_HINT_PAUSE))
 
     def _observe(self, method: str, url: URL, status: int, sent_at: float) -> None:
         elapsed = time.monotonic() - sent_at
@@ -465,6 +467,10 @@ class HTTPAPI:
             request_id=response.headers.get("X-Request-Id", ""),
             retry_after=retry_after,
         )
+
+
+#: The longest pause an empty bucket on a successful answer imposes (seconds).
+MAX_HINT_PAUSE = 1.0
 
 
 def _retry_after(response: HTTPResponse) -> float:

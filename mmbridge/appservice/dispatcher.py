@@ -12,6 +12,8 @@ Guarantees:
   room when the handlers fall behind (backpressure on the WebSocket reader and the receiver).
 * **A failing echo check loses nothing.** The drop predicate is asked again, with backoff, until it
   answers; the caller waits meanwhile (backpressure), and nothing is dropped or let through unchecked.
+* **A hung handler stops nothing.** One that runs past ``handler_timeout`` is cancelled and counted
+  as a failure, so one stuck channel cannot hold the dispatcher's room (and so every channel).
 * **A failing handler stops nothing.** Its exception is logged with the event's id, counted, and
   handed to whoever awaits that event's result (the receiver answers with a generic error).
 * **Drained on close.** :meth:`Dispatcher.close` lets queued events finish, up to a timeout.
@@ -77,6 +79,7 @@ class Dispatcher:
         *,
         max_pending: int = 1000,
         remember_keys: int = 20_000,
+        handler_timeout: float | None = 300.0,
         drop: DropPredicate | None = None,
         on_handled: Callable[[Event, float, BaseException | None], None] | None = None,
         log: logging.Logger | None = None,
@@ -87,6 +90,7 @@ class Dispatcher:
         self.stats = DispatchStats()
         self._drop = drop
         self._on_handled = on_handled
+        self.handler_timeout = handler_timeout
         self._registrations: dict[type[Event], list[_Registration]] = {}
         self._resolved: dict[type[Event], list[_Registration]] = {}
         self._room = asyncio.Semaphore(max_pending)
@@ -245,7 +249,19 @@ class Dispatcher:
             started = time.perf_counter()
             error: BaseException | None = None
             try:
-                result = await handler(event)
+                # A hung handler must not hold its channel, and the dispatcher's room, forever.
+                result = await asyncio.wait_for(handler(event), self.handler_timeout)
+            except TimeoutError as exc:
+                failure = error = exc
+                name = getattr(handler, "__qualname__", repr(handler))
+                self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
+                self.log.error(
+                    "handler %s did not finish within %.0f s on %s %s: cancelled",
+                    name,
+                    self.handler_timeout,
+                    event.type,
+                    event_id(event),
+                )
             except Exception as exc:
                 failure = error = exc
                 name = getattr(handler, "__qualname__", repr(handler))

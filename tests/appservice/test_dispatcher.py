@@ -322,3 +322,27 @@ async def test_two_edits_in_one_millisecond_are_both_handled() -> None:
             await future
     assert texts == ["first edit", "second edit"]
     await dispatcher.close()
+
+
+async def test_a_hung_handler_is_cancelled_and_the_channels_go_on(caplog: pytest.LogCaptureFixture) -> None:
+    dispatcher = Dispatcher(max_pending=2, handler_timeout=0.2)
+    handled: list[str] = []
+
+    @dispatcher.on(PostedEvent)
+    async def handle(event: PostedEvent) -> None:
+        if event.post.message == "hang":
+            await asyncio.Event().wait()  # never returns
+        handled.append(event.post.id)
+
+    hung = await dispatcher.dispatch(posted(pid(1), "a" * 26, message="hang"))
+    await dispatcher.dispatch(posted(pid(2), "a" * 26))  # the same channel, behind it
+    # The room is full (2): this waits until the hung handler is cancelled, not forever.
+    other = await asyncio.wait_for(dispatcher.dispatch(posted(pid(3), "b" * 26)), 5)
+    assert hung is not None
+    assert other is not None
+    with pytest.raises(TimeoutError):
+        await hung
+    await other
+    await dispatcher.close()
+    assert sorted(handled) == [pid(2), pid(3)]
+    assert "did not finish within" in caplog.text

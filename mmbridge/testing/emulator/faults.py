@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from aiohttp import web
 
-FaultKind = Literal["fail", "drop", "delay", "rate_limit"]
+FaultKind = Literal["fail", "drop", "delay", "rate_limit", "headers"]
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Fault:
     seconds: float = 0.0
     while_processing: bool = False
     retry_after: int = 1
+    headers: dict[str, str] | None = None
 
     def matches(self, request: web.Request) -> bool:
         """Whether this fault targets ``request``."""
@@ -162,6 +163,18 @@ class FaultInjector:
     ) -> None:
         """Answer the next ``n`` requests with the real limiter's 429."""
         self._arm(Fault("rate_limit", n, method, path_contains, retry_after=retry_after))
+
+    def headers_next(
+        self,
+        headers: dict[str, str],
+        n: int = 1,
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+    ) -> None:
+        """Handle the next ``n`` requests normally, with ``headers`` set on their answers (a proxy
+        or a misconfigured server sending, say, ``X-RateLimit-Reset: 3600`` on a 200)."""
+        self._arm(Fault("headers", n, method, path_contains, headers=dict(headers)))
 
     def clear(self) -> None:
         """Disarm every fault (pending WebSocket drops and stalls too)."""

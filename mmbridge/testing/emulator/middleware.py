@@ -123,6 +123,10 @@ async def faults_middleware(request: web.Request, handler: Handler) -> web.Strea
     fault = ctx.faults.take(request, delays=False)
     if fault is None:
         return await handler(request)
+    if fault.kind == "headers":
+        response = await handler(request)
+        response.headers.update(fault.headers or {})
+        return response
     if fault.kind == "fail":
         return _fail_response(request, fault)
     if fault.kind == "rate_limit":
