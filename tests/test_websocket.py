@@ -252,6 +252,33 @@ async def test_deeply_nested_frames_are_skipped_and_the_stream_goes_on(
         assert events.stream.reconnects == 0
 
 
+async def test_drops_of_a_healthy_server_cost_a_short_wait_each(
+    emulator: Emulator, bot: ClientAPI, alice: ClientAPI
+) -> None:
+    consumer = Consumer(
+        WebSocketStream(bot.http, reconnect=ReconnectPolicy(initial_delay=0.2, max_delay=5.0))
+    )
+    try:
+        await consumer.first(HelloEvent)
+        started = asyncio.get_running_loop().time()
+        for n in range(5):
+            post = await alice.posts.create(ChannelID(emulator.seed.channel_id), f"between drops {n}")
+            await consumer.wait_for(
+                lambda evs, p=post: any(isinstance(e, PostedEvent) and e.post.id == p.id for e in evs)
+            )
+            emulator.faults.ws_drop(user_id=emulator.seed.bot_user_id)
+        last = await alice.posts.create(ChannelID(emulator.seed.channel_id), "after the drops")
+        await consumer.wait_for(
+            lambda evs: any(isinstance(e, PostedEvent) and e.post.id == last.id for e in evs)
+        )
+        # Each connection delivered events, so each reconnect waits 0.1-0.2 s; growing waits
+        # (0.2, 0.4, 0.8, 1.6, 3.2 s) would take about 4.6 s.
+        assert asyncio.get_running_loop().time() - started < 2.5
+        assert consumer.stream.reconnects == 5
+    finally:
+        await consumer.stop()
+
+
 async def test_a_stalled_server_delivers_everything_after(
     emulator: Emulator, bot: ClientAPI, alice: ClientAPI
 ) -> None:

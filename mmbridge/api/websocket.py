@@ -41,8 +41,8 @@ class ReconnectPolicy:
 
     A bridge must outlive server restarts, so there is no give-up; only a refused token ends
     the stream, with :class:`UnauthorizedError` (checked over REST when a socket closes before
-    any event, since the server upgrades even a badly authenticated socket). A connection that stayed up for
-    ``healthy_after`` seconds resets the backoff.
+    any event, since the server upgrades even a badly authenticated socket). A connection that
+    delivered an event, or stayed up for ``healthy_after`` seconds, resets the backoff.
     """
 
     initial_delay: float = 0.5
@@ -170,7 +170,9 @@ class WebSocketStream:
                 # Mattermost upgrades a socket even for a bad token and then just closes it;
                 # ask the REST API whether the token is still good (raises UnauthorizedError).
                 await self._check_token()
-            healthy = time.monotonic() - connected_at >= self.reconnect.healthy_after
+            # A connection that delivered events worked: the next reconnect starts the backoff
+            # over, so a few drops of a healthy server cost a short wait each, not a growing one.
+            healthy = received or time.monotonic() - connected_at >= self.reconnect.healthy_after
             failures = 1 if healthy else failures + 1
             await self._wait_before_reconnect(failures, "connection closed")
 
