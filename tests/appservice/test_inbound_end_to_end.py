@@ -124,6 +124,29 @@ async def test_a_puppets_post_never_reaches_a_handler(
     assert seen == ["from a person"]
 
 
+async def test_a_double_puppets_post_is_an_echo_by_either_path(
+    emulator: Emulator, running: Running, appservice: AppServiceAPI
+) -> None:
+    await running.provisioner.ensure_webhook(WebhookSpec(channel_id=emulator.seed.channel_id))
+    seen: list[str] = []
+
+    @running.dispatcher.on(PostedEvent)
+    async def handle(event: PostedEvent) -> None:
+        seen.append(event.post.message)
+
+    alice = await appservice.real_user(emulator.seed.user_id, emulator.seed.token)  # double puppeting
+    await alice.send_text(emulator.seed.channel_id, "bridged as alice herself")
+    await emulator.type_message(emulator.seed.token, emulator.seed.channel_id, "typed by alice")
+    await emulator.integrations_idle()
+    await until(lambda: seen)
+    await asyncio.sleep(0.2)
+    # The webhook's copy of the bridged post has no props; read back from the server it has the
+    # bridge's stamp, so neither path lets it through.
+    assert seen == ["typed by alice"]
+    webhook_calls = [c for c in emulator.integration_calls if c.kind == "outgoing_webhook"]
+    assert len(webhook_calls) == 2
+
+
 async def test_a_slash_command_answer_shows_as_the_server_shows_it(
     emulator: Emulator, running: Running
 ) -> None:
