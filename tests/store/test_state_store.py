@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 
 import pytest
 
@@ -184,3 +185,21 @@ async def test_data_survives_a_restart(store: StateStore, sql_store_url: str, cl
     assert await reopened.get_real_user_token("r" * 26) == "tok-real"
     assert await reopened.get_value("k") == "v"
     assert await reopened.reserve_txn_ids(1) == last + 100  # the counter never goes back
+
+
+async def test_a_store_that_cannot_write_is_not_healthy(sql_store_url: str, cleanup: Cleanup) -> None:
+    if not sql_store_url.startswith("sqlite"):
+        pytest.skip("the write lock is held through a second SQLite connection")
+    store = cleanup(create_state_store(sql_store_url, owner=OWNER, bridge_id="tests"))
+    await store.start()
+    store.health_timeout = 0.5  # type: ignore[attr-defined]
+    assert await store.is_healthy()
+    holder = sqlite3.connect(sql_store_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock: reads still work
+        assert await store.get_value("anything") is None
+        assert not await store.is_healthy()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert await store.is_healthy()
