@@ -24,6 +24,11 @@ class Broadcast:
     connection_id: str = ""
     #: This connection does not receive the event.
     omit_connection_id: str = ""
+    #: ``ContainsSanitizedData``: system admins do not receive the event (they get a fuller copy).
+    #: Not part of the encoded ``broadcast`` (``json:"-"`` in the server).
+    contains_sanitized_data: bool = False
+    #: ``ContainsSensitiveData``: only system admins receive the event. Not encoded either.
+    contains_sensitive_data: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The ``broadcast`` object of a WebSocket event."""

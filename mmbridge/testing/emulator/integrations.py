@@ -765,6 +765,7 @@ class Integrations:
             new_props = post.props
         message = update.get("message")
         message = message if isinstance(message, str) else ""
+        previous = post.clone()
         now = max(now_ms(), post.update_at + 1)
         if message != post.message:
             post.message = message
@@ -773,7 +774,7 @@ class Integrations:
         generate_action_ids(new_props)
         post.props = new_props
         post.update_at = now
-        self.state.post_edited(post)
+        self.state.post_edited(post, previous)
 
     # ----------------------------------------------------------------- dialogs
     async def submit_dialog(self, url: str, submission: dict[str, Any]) -> dict[str, Any]:

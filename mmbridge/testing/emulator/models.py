@@ -318,6 +318,8 @@ class Reaction:
     emoji_name: str
     channel_id: str
     create_at: int
+    #: 0 means "as ``create_at``" (a reaction never saved again).
+    update_at: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """``model.Reaction``."""
@@ -326,7 +328,7 @@ class Reaction:
             "post_id": self.post_id,
             "emoji_name": self.emoji_name,
             "create_at": self.create_at,
-            "update_at": self.create_at,
+            "update_at": self.update_at or self.create_at,
             "delete_at": 0,
             "remote_id": "",
             "channel_id": self.channel_id,
@@ -396,6 +398,8 @@ class Post:
     last_reply_at: int = 0
     has_reactions: bool = False
     priority: dict[str, Any] | None = None
+    #: Set only on an edit-history row: the id of the post this is an old version of.
+    original_id: str = ""
     #: Insertion order, to order posts created within the same millisecond.
     seq: int = 0
 
@@ -428,7 +432,7 @@ class Post:
             "user_id": self.user_id,
             "channel_id": self.channel_id,
             "root_id": self.root_id,
-            "original_id": "",
+            "original_id": self.original_id,
             "message": self.message,
             "type": self.type,
             "props": copy.deepcopy(self.props),

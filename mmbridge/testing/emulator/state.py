@@ -59,6 +59,10 @@ class State:
         self.channels: dict[str, Channel] = {}
         self.channel_members: dict[tuple[str, str], ChannelMember] = {}
         self.posts: dict[str, Post] = {}
+        #: Edit history (``Posts`` rows with ``original_id`` set) by id: the version each edit
+        #: replaced, with a new id and ``delete_at`` set. Kept apart from :attr:`posts` so that
+        #: nothing serves them as live posts; only ``GET /channels/{id}/posts?since=`` returns them.
+        self.post_history: dict[str, Post] = {}
         self.reactions: dict[str, list[Reaction]] = {}
         self.statuses: dict[str, dict[str, Any]] = {}
         self.files: dict[str, FileInfo] = {}
@@ -605,8 +609,26 @@ class State:
             Broadcast(channel_id=channel.id),
         )
 
-    def post_edited(self, post: Post) -> None:
-        """Announce an edited post."""
+    def post_edited(self, post: Post, previous: Post | None = None) -> None:
+        """Store the edit and announce it (``SqlPostStore.Update``, then ``post_edited``).
+
+        ``post`` is already changed, ``update_at`` included. With ``previous`` (the post as it
+        was before), the old version is kept as an edit-history row: a new id,
+        ``original_id`` = the post, ``delete_at`` = ``update_at`` = the edit time. Every update
+        stores one, even one that changes only props or the pin. Editing a reply also bumps its
+        root's ``update_at``.
+        """
+        if previous is not None:
+            old = previous.clone()
+            old.original_id = post.id
+            old.id = self.ids.new_id()
+            old.delete_at = post.update_at
+            old.update_at = post.update_at
+            self.post_history[old.id] = old
+        if post.root_id:
+            root = self.posts.get(post.root_id)
+            if root is not None:
+                root.update_at = max(root.update_at, post.update_at)
         self.events.publish(
             "post_edited",
             {"post": dumps(self.post_json(post))},
@@ -614,8 +636,15 @@ class State:
         )
 
     def delete_post(self, post: Post, actor_id: str) -> None:
-        """Soft-delete a post; a root takes its replies along."""
-        now = now_ms()
+        """Soft-delete a post; a root takes its replies along (``WHERE Id=? OR RootId=?``).
+
+        As ``CleanUpAfterPostDeletion``: one ``post_deleted`` for the post only (none for the
+        replies), whose ``post`` is the post as read before the deletion (``delete_at`` 0); it
+        goes out twice, a sanitised copy to everyone but system admins and a copy with
+        ``delete_by`` to system admins only.
+        """
+        before = dumps(self.post_json(post))
+        now = max(now_ms(), post.update_at + 1)
         doomed = [post]
         if not post.root_id:
             doomed += [p for p in self.posts.values() if p.root_id == post.id and not p.delete_at]
@@ -635,34 +664,47 @@ class State:
                 item.reply_count = replies
         self.events.publish(
             "post_deleted",
-            {"post": dumps(self.post_json(post)), "delete_by": actor_id},
-            Broadcast(channel_id=post.channel_id),
+            {"post": before},
+            Broadcast(channel_id=post.channel_id, contains_sanitized_data=True),
+        )
+        self.events.publish(
+            "post_deleted",
+            {"post": before, "delete_by": actor_id},
+            Broadcast(channel_id=post.channel_id, contains_sensitive_data=True),
         )
 
     # --------------------------------------------------------------- reactions
     def add_reaction(self, post: Post, user_id: str, emoji_name: str) -> Reaction:
-        """Add (or return the existing) reaction; at most 50 distinct emoji per post."""
+        """Save a reaction; at most 50 distinct emoji per post.
+
+        As ``SqlReactionStore.Save`` (an upsert): saving an existing reaction again is no error;
+        the stored one keeps its ``create_at`` and gets a new ``update_at``, while the answer
+        and the ``reaction_added`` event (sent again) carry the request's fresh ``create_at``.
+        Either way the post's ``update_at`` moves.
+        """
+        now = now_ms()
         reactions = self.reactions.setdefault(post.id, [])
-        for reaction in reactions:
-            if reaction.user_id == user_id and reaction.emoji_name == emoji_name:
-                return reaction
-        emoji = {r.emoji_name for r in reactions}
-        if emoji_name not in emoji and len(emoji) >= 50:
-            raise AppError(
-                400,
-                "app.reaction.save.save.too_many_reactions",
-                "Reaction limit has been reached for this post.",
-            )
         reaction = Reaction(
             user_id=user_id,
             post_id=post.id,
             emoji_name=emoji_name,
             channel_id=post.channel_id,
-            create_at=now_ms(),
+            create_at=now,
         )
-        reactions.append(reaction)
+        existing = [r for r in reactions if r.user_id == user_id and r.emoji_name == emoji_name]
+        if existing:
+            existing[0].update_at = now
+        else:
+            emoji = {r.emoji_name for r in reactions}
+            if emoji_name not in emoji and len(emoji) >= 50:
+                raise AppError(
+                    400,
+                    "app.reaction.save.save.too_many_reactions",
+                    "Reaction limit has been reached for this post.",
+                )
+            reactions.append(reaction)
         post.has_reactions = True
-        post.update_at = max(now_ms(), post.update_at + 1)
+        post.update_at = max(now, post.update_at + 1)
         self.events.publish(
             "reaction_added",
             {"reaction": dumps(reaction.to_json())},
@@ -671,16 +713,30 @@ class State:
         return reaction
 
     def remove_reaction(self, post: Post, user_id: str, emoji_name: str) -> None:
-        """Remove a reaction if it exists."""
+        """Remove a reaction, whether or not it exists (``DeleteReactionForPost``).
+
+        The post's ``update_at`` moves and ``reaction_removed`` is sent in both cases. Its
+        reaction is built from the URL, as the server does: ``create_at`` 0, ``update_at`` now,
+        no ``channel_id``.
+        """
+        now = now_ms()
         reactions = self.reactions.get(post.id, [])
         for reaction in reactions:
             if reaction.user_id == user_id and reaction.emoji_name == emoji_name:
                 reactions.remove(reaction)
-                post.has_reactions = bool(reactions)
-                post.update_at = max(now_ms(), post.update_at + 1)
-                self.events.publish(
-                    "reaction_removed",
-                    {"reaction": dumps(reaction.to_json())},
-                    Broadcast(channel_id=post.channel_id),
-                )
-                return
+                break
+        post.has_reactions = bool(reactions)
+        post.update_at = max(now, post.update_at + 1)
+        removed = Reaction(
+            user_id=user_id,
+            post_id=post.id,
+            emoji_name=emoji_name,
+            channel_id="",
+            create_at=0,
+            update_at=now,
+        )
+        self.events.publish(
+            "reaction_removed",
+            {"reaction": dumps(removed.to_json())},
+            Broadcast(channel_id=post.channel_id),
+        )

@@ -354,6 +354,14 @@ class WebSocketHub:
             return False
         if event.event in SLOW_DROPPABLE and len(conn.pending) >= self.settings.ws_send_queue_size // 2:
             return False
+        if broadcast.contains_sanitized_data or broadcast.contains_sensitive_data:
+            # As ``ShouldSendEvent``: a sanitised copy skips admins, a sensitive one non-admins.
+            user = self.state.users.get(conn.user_id)
+            is_admin = user is not None and user.is_admin
+            if broadcast.contains_sanitized_data and is_admin:
+                return False
+            if broadcast.contains_sensitive_data and not is_admin:
+                return False
         if broadcast.connection_id:
             return conn.connection_id == broadcast.connection_id
         if broadcast.omit_connection_id and conn.connection_id == broadcast.omit_connection_id:

@@ -154,8 +154,17 @@ async def create_post(request: web.Request) -> web.Response:
                 "Rejected post since another one with the same pending ID is being processed.",
             )
         if seen:
+            # ``GetPostIfAuthorized``: read the post first (a deleted one is a 404, which
+            # becomes this 500 and leaves the entry cached), then the permission (a 403 drops
+            # the dedupe and a new post is created).
             existing = state.posts.get(seen)
-            if existing is not None and can_read_channel(state, caller, existing.channel_id):
+            if existing is None or existing.delete_at:
+                raise AppError(
+                    500,
+                    "api.post.deduplicate_create_post.failed_to_get",
+                    "Error fetching original post after deduplication.",
+                )
+            if can_read_channel(state, caller, existing.channel_id):
                 return json_response(state.post_json(existing), status=201)
         ctx.pending_posts.set(pending, IN_FLIGHT)
     try:
@@ -205,6 +214,7 @@ def _editable_post(request: web.Request, caller: User) -> Post:
 def _apply_edit(request: web.Request, post: Post, caller: User, body: dict[str, Any], *, full: bool) -> None:
     state = get_context(request).state
     author = state.user(post.user_id)
+    previous = post.clone()
     changed = False
     if "message" in body or full:
         message = get_str(body, "message", "post") or ""
@@ -231,7 +241,7 @@ def _apply_edit(request: web.Request, post: Post, caller: User, body: dict[str, 
     post.update_at = now
     if changed:
         post.edit_at = now
-    state.post_edited(post)
+    state.post_edited(post, previous)
 
 
 @routes.put("/api/v4/posts/{post_id}/patch")
@@ -294,6 +304,42 @@ async def get_thread(request: web.Request) -> web.Response:
     return json_response(_post_list(state, thread))
 
 
+#: ``GetPostsSince``'s ``LIMIT 1000``.
+MAX_POSTS_SINCE = 1000
+
+
+def _posts_since(state: State, channel_id: str, since: int) -> dict[str, Any]:
+    """``GetPostsSince``: every row of the channel with ``update_at > since``, at most 1000.
+
+    As the server's query: deleted posts and edit-history rows (``original_id`` set) are
+    included; the roots of the rows found are added to ``posts``; ``order`` lists the rows
+    with ``update_at > since`` (so a root pulled in only as a root is not in it), newest
+    ``create_at`` first; there is no cursor. The server's ``LIMIT 1000`` has no ORDER BY, so
+    past 1000 changed rows it returns an arbitrary 1000; this one takes the 1000 updated
+    longest ago (lowest ``update_at``).
+    """
+    rows = [
+        p
+        for p in (*state.posts.values(), *state.post_history.values())
+        if p.channel_id == channel_id and p.update_at > since
+    ]
+    if len(rows) > MAX_POSTS_SINCE:
+        rows = sorted(rows, key=lambda p: (p.update_at, p.seq))[:MAX_POSTS_SINCE]
+    found = {p.id: p for p in rows}
+    for post in rows:
+        root = state.posts.get(post.root_id) if post.root_id else None
+        if root is not None and root.channel_id == channel_id:
+            found.setdefault(root.id, root)
+    ordered = sorted(found.values(), key=lambda p: (p.create_at, p.seq), reverse=True)
+    return {
+        "order": [p.id for p in ordered if p.update_at > since],
+        "posts": {p.id: state.post_json(p) for p in ordered},
+        "next_post_id": "",
+        "prev_post_id": "",
+        "has_next": False,
+    }
+
+
 def _int_query(request: web.Request, name: str) -> int:
     try:
         return int(request.query.get(name, "0"))
@@ -315,8 +361,7 @@ async def get_channel_posts(request: web.Request) -> web.Response:
         reverse=True,
     )
     if since > 0:
-        changed = [p for p in in_channel if p.update_at > since or p.create_at > since]
-        return json_response(_post_list(state, changed))
+        return json_response(_posts_since(state, channel.id, since))
     live = [p for p in in_channel if not p.delete_at]
     before = request.query.get("before", "")
     after = request.query.get("after", "")

@@ -6,12 +6,26 @@ from aiohttp import web
 
 from ..auth import can_read_channel, require_user
 from ..context import get_context
-from ..errors import AppError, forbidden
+from ..errors import AppError, forbidden, not_found
 from ..ids import is_valid_id
+from ..models import Post
 from ..validation import is_valid_emoji_name
 from .common import get_str, json_response, path_id, read_object, status_ok
 
 routes = web.RouteTableDef()
+
+
+def _reactable_post(request: web.Request, post_id: str) -> Post:
+    """The post, after ``SessionHasPermissionToChannelByPost`` (403 when the post is unknown or
+    its channel unreadable) and ``GetSinglePost`` (404 when it is deleted)."""
+    state = get_context(request).state
+    caller = require_user(request)
+    post = state.posts.get(post_id)
+    if post is None or not can_read_channel(state, caller, post.channel_id):
+        raise forbidden()
+    if post.delete_at:
+        raise not_found("app.post.get.app_error")
+    return post
 
 
 @routes.post("/api/v4/reactions")
@@ -31,9 +45,7 @@ async def save_reaction(request: web.Request) -> web.Response:
             "api.reaction.save_reaction.user_id.app_error",
             "You cannot save reaction for the other user.",
         )
-    post = state.posts.get(post_id)
-    if post is None or post.delete_at or not can_read_channel(state, caller, post.channel_id):
-        raise forbidden()
+    post = _reactable_post(request, post_id)
     reaction = state.add_reaction(post, caller.id, emoji_name)
     return json_response(reaction.to_json())
 
@@ -50,9 +62,7 @@ async def delete_reaction(request: web.Request) -> web.Response:
         raise AppError(400, "api.context.invalid_url_param.app_error", name="emoji_name")
     if user_id != caller.id and not caller.is_admin:
         raise forbidden()
-    post = state.posts.get(post_id)
-    if post is None or not can_read_channel(state, caller, post.channel_id):
-        raise forbidden()
+    post = _reactable_post(request, post_id)
     state.remove_reaction(post, user_id, emoji_name)
     return status_ok()
 
