@@ -3,6 +3,11 @@
 With the default ``--seed`` the accounts, ids and tokens are the same on every start, so a config
 written once keeps working; ``--print-config config.yaml`` writes one for a bridge, whose bot
 (``mmbridge-bot``, a system admin bot) has the rights a bridge needs.
+
+``--faults-api`` serves the fault-injection admin API under ``/__emulator__/faults`` (off by
+default), so a bridge running as its own process can be tested under faults; with a token
+(``--faults-api-token`` or ``$MMBRIDGE_EMULATOR_FAULTS_TOKEN``) it answers only requests with
+``Authorization: Bearer <token>``. Never expose it publicly.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import sys
 from pathlib import Path
 
 from .app import Emulator
+from .faults_api import FAULTS_API_PREFIX, TOKEN_ENV
 from .settings import EmulatorSettings, RateLimitSettings
 
 DEFAULT_SEED = 1
@@ -49,7 +56,47 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a config.yaml for a bridge against this emulator ('-': standard output)",
     )
+    parser.add_argument(
+        "--faults-api",
+        action="store_true",
+        help=f"serve the fault-injection admin API under {FAULTS_API_PREFIX} (never expose it publicly)",
+    )
+    parser.add_argument(
+        "--faults-api-token",
+        default=None,
+        metavar="TOKEN",
+        help=f"require 'Authorization: Bearer TOKEN' on the faults API (default: ${TOKEN_ENV})",
+    )
     return parser
+
+
+def _faults_token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """The faults API's token: the flag, else the environment (an empty variable: none)."""
+    if args.faults_api_token is not None:
+        if not args.faults_api:
+            parser.error("--faults-api-token needs --faults-api")
+        if not args.faults_api_token:
+            parser.error("--faults-api-token must not be empty")
+        token: str = args.faults_api_token
+        return token
+    if not args.faults_api:
+        return None
+    return os.environ.get(TOKEN_ENV) or None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _faults_banner(emu: Emulator, token: str | None) -> str:
+    """What the banner says of the faults API (never the token itself)."""
+    access = "Bearer token required" if token else "no token"
+    return f"  faults  {emu.url}{FAULTS_API_PREFIX} (fault-injection admin API, {access})"
 
 
 def _banner(emu: Emulator) -> str:
@@ -93,9 +140,20 @@ def bridge_config(url: str, token: str, team: str, seed: int | None) -> str:
 
 
 async def _serve(
-    host: str, port: int, rate_limit: RateLimitSettings | None, seed: int | None, config_path: Path | None
+    host: str,
+    port: int,
+    rate_limit: RateLimitSettings | None,
+    seed: int | None,
+    config_path: Path | None,
+    *,
+    faults_api: bool = False,
+    faults_token: str | None = None,
 ) -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=rate_limit, seed=seed))
+    emu = Emulator(
+        EmulatorSettings(rate_limit=rate_limit, seed=seed),
+        faults_api=faults_api,
+        faults_api_token=faults_token,
+    )
     await emu.start(host, port)
     _, bot_token = emu.create_bridge_bot(BRIDGE_BOT)
     banner = sys.stdout
@@ -114,6 +172,14 @@ async def _serve(
         file=banner,
         flush=True,
     )
+    if faults_api:
+        print(_faults_banner(emu, faults_token), file=banner, flush=True)
+        if faults_token is None and not _is_loopback(host):
+            print(
+                f"WARNING: the faults API is reachable on {host} without a token: never expose it",
+                file=sys.stderr,
+                flush=True,
+            )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -127,13 +193,25 @@ async def _serve(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mmbridge-emulator`` script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    faults_token = _faults_token(parser, args)
     if args.print_config is not None and str(args.print_config) != "-" and args.print_config.exists():
         print(f"{args.print_config} exists: not replacing it", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         seed = None if args.random else args.seed
-        asyncio.run(_serve(args.host, args.port, args.rate_limit, seed, args.print_config))
+        asyncio.run(
+            _serve(
+                args.host,
+                args.port,
+                args.rate_limit,
+                seed,
+                args.print_config,
+                faults_api=args.faults_api,
+                faults_token=faults_token,
+            )
+        )
     return 0
 
 

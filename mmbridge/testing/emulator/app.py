@@ -11,6 +11,7 @@ from .context import CONTEXT_KEY, EmulatorContext
 from .dedupe import PendingPostCache
 from .events import EventBus
 from .faults import FaultInjector
+from .faults_api import add_faults_api_routes
 from .integrations import Integrations, OutboundCall
 from .middleware import all_middlewares
 from .ratelimit import RateLimiter
@@ -26,9 +27,20 @@ class Emulator:
     """An in-memory Mattermost server for tests.
 
     The data is seeded at construction (see :attr:`seed`); :meth:`start` serves it over HTTP.
+    With ``faults_api=True`` it also serves the admin API of :mod:`.faults_api` under
+    ``/__emulator__/faults``, which arms :attr:`faults` over HTTP (off by default; with
+    ``faults_api_token`` only for ``Authorization: Bearer <token>``). Never expose it publicly.
     """
 
-    def __init__(self, settings: EmulatorSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        faults_api: bool = False,
+        faults_api_token: str | None = None,
+    ) -> None:
+        if faults_api_token is not None and not faults_api:
+            raise ValueError("faults_api_token is only used with faults_api=True")
         self.settings = settings or EmulatorSettings()
         #: Event hook for the future WebSocket: every announced state change lands here.
         self.events = EventBus(self.settings.event_history)
@@ -67,6 +79,10 @@ class Emulator:
         self.app.on_cleanup.append(self._close_integrations)
         add_routes(self.app)
         add_websocket_routes(self.app)
+        #: Whether the fault-injection admin API is served (``faults_api=True``).
+        self.faults_api = faults_api
+        if faults_api:
+            add_faults_api_routes(self.app, faults_api_token)
         self._runner: web.AppRunner | None = None
         self._url: URL | None = None
 

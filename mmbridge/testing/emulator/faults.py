@@ -25,6 +25,8 @@ class Fault:
     while_processing: bool = False
     retry_after: int = 1
     headers: dict[str, str] | None = None
+    #: The AppError id of a ``fail`` answer (``None``: the emulator's injected-fault id).
+    error_id: str | None = None
 
     def matches(self, request: web.Request) -> bool:
         """Whether this fault targets ``request``."""
@@ -102,15 +104,17 @@ class FaultInjector:
         status: int = 503,
         *,
         gateway: bool = False,
+        error_id: str | None = None,
         method: str | None = None,
         path_contains: str | None = None,
     ) -> None:
         """Answer the next ``n`` requests with ``status`` without processing them.
 
-        The body is an AppError JSON, or with ``gateway=True`` the HTML page a reverse proxy
-        sends (``text/html``, no Mattermost headers).
+        The body is an AppError JSON (with ``error_id`` as its ``id`` when given), or with
+        ``gateway=True`` the HTML page a reverse proxy sends (``text/html``, no Mattermost
+        headers).
         """
-        self._arm(Fault("fail", n, method, path_contains, status=status, gateway=gateway))
+        self._arm(Fault("fail", n, method, path_contains, status=status, gateway=gateway, error_id=error_id))
 
     def drop_next(
         self,

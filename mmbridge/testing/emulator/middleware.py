@@ -21,6 +21,7 @@ from .context import (
 )
 from .errors import AppError
 from .faults import Fault
+from .faults_api import is_admin_request
 from .ids import new_id
 from .ratelimit import RateLimitResult
 from .requestlog import RequestRecord
@@ -45,9 +46,12 @@ def _body_bytes(response: web.StreamResponse) -> bytes:
 
 @web.middleware
 async def log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Append a :class:`RequestRecord` for every request to ``emu.requests``."""
+    """Append a :class:`RequestRecord` for every request to ``emu.requests``.
+
+    Calls to the faults admin API are not Mattermost traffic and are not logged.
+    """
     response = await handler(request)
-    if request.get(LOGGED):
+    if request.get(LOGGED) or is_admin_request(request):
         return response
     ctx = get_context(request)
     session = request.get(SESSION)
@@ -107,13 +111,18 @@ def _fail_response(request: web.Request, fault: Fault) -> web.Response:
             "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         )
         return web.Response(status=fault.status, text=text, content_type="text/html")
-    error = AppError(fault.status, "api.emulator.injected_fault.app_error", "Injected failure.")
+    if fault.error_id is not None:
+        error = AppError(fault.status, fault.error_id)
+    else:
+        error = AppError(fault.status, "api.emulator.injected_fault.app_error", "Injected failure.")
     return error.to_response(request[REQUEST_ID])
 
 
 @web.middleware
 async def faults_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Apply the faults armed through ``emu.faults``."""
+    """Apply the faults armed through ``emu.faults`` (never to the faults admin API itself)."""
+    if is_admin_request(request):
+        return await handler(request)
     ctx = get_context(request)
     while (delay := ctx.faults.take(request, delays=True)) is not None:
         if delay.while_processing:
@@ -140,10 +149,13 @@ async def faults_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def ratelimit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """GCRA limiting with the real server's headers, when rate limiting is configured."""
+    """GCRA limiting with the real server's headers, when rate limiting is configured.
+
+    The faults admin API is never limited.
+    """
     ctx = get_context(request)
     limiter = ctx.limiter
-    if limiter is None:
+    if limiter is None or is_admin_request(request):
         return await handler(request)
     key = ""
     if limiter.settings.vary_by_user:
