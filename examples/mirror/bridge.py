@@ -16,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from mmbridge.appservice import CommandSpec, Dispatcher, IntentAPI, WebhookSpec
+from mmbridge.appservice import BRIDGE_PROP, CommandSpec, Dispatcher, IntentAPI, WebhookSpec
+from mmbridge.appservice.outbox import SOURCE_PROP
 from mmbridge.bridge import Bridge, BridgeSetupError, LoadedConfig, SectionSpec, setting
 from mmbridge.bridge.config.schema import not_empty
 from mmbridge.db import UpgradeTable
@@ -29,6 +30,7 @@ from mmbridge.types import (
     PostDeletedEvent,
     PostedEvent,
     PostEditedEvent,
+    PostID,
     ReactionAddedEvent,
     ReactionRemovedEvent,
     SlashCommandEvent,
@@ -84,6 +86,9 @@ class MirrorBridge(Bridge[MirrorSettings]):
         for channel in (a, b):
             await self.appservice.bot_intent().ensure_joined(channel.id)
 
+    def watched_channels(self) -> Sequence[str]:
+        return list(self.channels)
+
     def webhooks(self) -> Sequence[WebhookSpec]:
         # Outgoing webhooks exist on open channels only; the WebSocket covers the others.
         return [
@@ -119,7 +124,7 @@ class MirrorBridge(Bridge[MirrorSettings]):
         puppet = await self._puppet_of(post.user_id)
         root = ""
         if post.root_id:
-            mapped_root = await self.messages.counterpart(post.root_id)
+            mapped_root = await self._counterpart(post.root_id)
             root = mapped_root[0] if mapped_root else ""
         file_ids = []
         if post.file_ids:
@@ -132,18 +137,22 @@ class MirrorBridge(Bridge[MirrorSettings]):
                     ChannelID(target), data, info.name, content_type=info.mime_type
                 )
                 file_ids.append(uploaded.id)
-        copy = await puppet.send_markdown(target, post.message, root_id=root, file_ids=file_ids)
-        await self.messages.add(post.id, post.channel_id, copy.id, target)
+        # Made once per original, even when a crash makes this handler run again.
+        copy = await puppet.send_markdown(
+            target, post.message, root_id=root, file_ids=file_ids, source=post.id
+        )
+        async with self.ledger.transaction(event) as conn:  # the map and "handled" together
+            await self.messages.add(post.id, post.channel_id, copy.id, target, conn=conn)
 
     async def on_edit(self, event: PostEditedEvent) -> None:
-        mapped = await self.messages.counterpart(event.post.id)
+        mapped = await self._counterpart(event.post.id)
         if mapped is None:
             return
         puppet = await self._puppet_of(event.post.user_id)
         await puppet.edit(mapped[0], event.post.message, markdown=True)
 
     async def on_delete(self, event: PostDeletedEvent) -> None:
-        mapped = await self.messages.counterpart(event.post.id)
+        mapped = await self._counterpart(event.post.id)
         if mapped is None:
             return
         puppet = await self._puppet_of(event.post.user_id)
@@ -152,7 +161,7 @@ class MirrorBridge(Bridge[MirrorSettings]):
 
     async def on_reaction(self, event: ReactionAddedEvent | ReactionRemovedEvent) -> None:
         reaction = event.reaction
-        mapped = await self.messages.counterpart(reaction.post_id)
+        mapped = await self._counterpart(reaction.post_id)
         if mapped is None:
             return
         copy_id, copy_channel = mapped
@@ -168,12 +177,32 @@ class MirrorBridge(Bridge[MirrorSettings]):
         count = await self.messages.count()
         return CommandResponse(text=f"Mirroring {channels}: {count} messages mirrored so far.")
 
+    async def _counterpart(self, post_id: str) -> tuple[str, str] | None:
+        """The other side of a post: from the map, or, for a copy whose map row is not written
+        yet (its handler is still running), from the source stamped on the copy."""
+        mapped = await self.messages.counterpart(post_id)
+        if mapped is not None:
+            return mapped
+        with contextlib.suppress(NotFoundError):
+            post = await self.appservice.bot.posts.get(PostID(post_id))
+            source = post.props.get(SOURCE_PROP)
+            if post.props.get(BRIDGE_PROP) == self.bridge_id and isinstance(source, str) and source:
+                return source, self.other.get(post.channel_id, "")
+        return None
+
     async def _puppet_of(self, user_id: str) -> IntentAPI:
-        """The puppet of ``user_id``, its display name synced once per run (from the template)."""
+        """The puppet of ``user_id``: named after the username the user had when first mirrored
+        (kept by user id, so a rename does not make a second puppet), its display name synced once
+        per run."""
         puppet = self._puppets.get(user_id)
         if puppet is None:
             user = await self.appservice.bot.users.get(UserID(user_id))
-            puppet = self.appservice.puppet(user.username)
+            key = f"mirror.puppet_of.{user_id}"
+            localpart = await self.store.get_value(key)
+            if localpart is None:
+                localpart = user.username
+                await self.store.set_value(key, localpart)
+            puppet = self.appservice.puppet(localpart)
             await puppet.set_display_name(self.display_name(user.display_name, remote_id=user.username))
             self._puppets[user_id] = puppet
         return puppet

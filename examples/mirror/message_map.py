@@ -52,9 +52,17 @@ class MessageMap:
         self.db = db
         self.bridge_id = bridge_id
 
-    async def add(self, post_id: str, channel_id: str, copy_id: str, copy_channel_id: str) -> None:
-        """Remember that ``copy_id`` is the copy of ``post_id``."""
-        await self.db.execute(
+    async def add(
+        self,
+        post_id: str,
+        channel_id: str,
+        copy_id: str,
+        copy_channel_id: str,
+        *,
+        conn: Connection | None = None,
+    ) -> None:
+        """Remember that ``copy_id`` is the copy of ``post_id`` (in ``conn``'s transaction if given)."""
+        await (conn or self.db).execute(
             "INSERT INTO mirror_message (bridge_id, post_id, copy_id, channel_id, copy_channel_id) "
             "VALUES ($5, $1, $2, $3, $4) ON CONFLICT (bridge_id, post_id) DO NOTHING",
             post_id,

@@ -16,6 +16,7 @@ from ..types import TeamID, User, UserID
 from .errors import IntentError, NotInNamespaceError, PuppetConflictError
 from .intent import IntentAPI, IntentKind
 from .namespace import PuppetNamespace
+from .outbox import search_quietly
 from .singleflight import SingleFlight
 from .store import PuppetRecord, StateStore
 from .txn import StoreTransactionIDs
@@ -24,6 +25,8 @@ PuppetKind = Literal["user", "bot"]
 PUPPET_MARKER = "mmbridge_puppet"
 """The ``props`` key on a puppet user (and the post prop) whose value names the bridge."""
 TOKEN_DESCRIPTION = "mmbridge puppet"  # noqa: S105 - a label, not a secret
+#: The store value holding this installation's random id (part of every ``pending_post_id``).
+INSTALL_ID_KEY = "mmbridge.install_id"
 
 
 class ChildAppServiceAPI(ClientAPI):
@@ -109,8 +112,38 @@ class AppServiceAPI:
         me = await self.bot.users.me()
         self.bot_user_id = me.id
         self.bot_username = me.username
+        self.txn_ids.prefix = f"mmbridge:{self.bridge_id}:{await self._install_id()}"
         self.log.info("acting as @%s (%s)", me.username, me.id)
         return me
+
+    async def _install_id(self) -> str:
+        """A random id made once per store: with it in every ``pending_post_id``, a store that was
+        lost (and its counter with it) never reuses ids the server may still remember."""
+        install_id = await self.store.get_value(INSTALL_ID_KEY)
+        if not install_id:
+            install_id = secrets.token_hex(4)
+            await self.store.set_value(INSTALL_ID_KEY, install_id)
+        return install_id
+
+    async def reconcile_outbox(self) -> int:
+        """Finish the outbox entries a crash left unfinished whose post the server has (read as
+        the bot; an entry of a channel the bot cannot read waits for its source to be sent again).
+        Returns how many were finished."""
+        finished = 0
+        for entry in await self.store.unfinished_outbox():
+            post = await search_quietly(
+                self.bot,
+                entry.channel_id,
+                bridge_id=self.bridge_id,
+                source=entry.source,
+                since_ms=entry.created_at,
+            )
+            if post is not None:
+                await self.store.finish_outbox(entry.source, post.id)
+                finished += 1
+        if finished:
+            self.log.info("outbox: %d post(s) made before a crash were recorded", finished)
+        return finished
 
     async def close(self) -> None:
         """Close the shared HTTP session (the store is closed by its owner)."""

@@ -16,17 +16,26 @@ Guarantees:
   as a failure, so one stuck channel cannot hold the dispatcher's room (and so every channel).
 * **A failing handler stops nothing.** Its exception is logged with the event's id, counted, and
   handed to whoever awaits that event's result (the receiver answers with a generic error).
+* **Retried, then parked.** A durable event (posts, edits, deletes, reactions) whose handler fails
+  is tried again with backoff (:class:`HandlerRetry`), its channel waiting meanwhile so order
+  holds; after the last try it goes to the :class:`Delivery`'s dead letters. Only a handled (or
+  parked) event is reported handled, so the ledger never records an event a handler lost.
+* **Held while catching up.** :meth:`Dispatcher.hold` makes a channel's live durable events wait
+  while what it missed is fed in first (``origin="catchup"``); :meth:`Dispatcher.release` lets
+  them follow in arrival order.
 * **Drained on close.** :meth:`Dispatcher.close` lets queued events finish, up to a timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -40,11 +49,59 @@ from ..types import (
     ReactionRemovedEvent,
 )
 from ..types.integrations import ActionEvent, SlashCommandEvent
+from .ledger import is_durable, message_digest
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], Awaitable[Any]]
 DropPredicate = Callable[[Event], Awaitable[bool]]
 H = TypeVar("H", bound=Handler)
+
+
+Origin = Literal["live", "catchup", "replay"]
+
+
+class Delivery(Protocol):
+    """Where the dispatcher reports what became of each durable event (the bridge's ledger)."""
+
+    async def starting(self, event: Event) -> None:
+        """The handlers of ``event`` are about to run (raising makes the dispatcher try again)."""
+        ...
+
+    async def handled(self, event: Event) -> None:
+        """Every handler of ``event`` returned: record it (raising makes the dispatcher try again)."""
+        ...
+
+    async def failed(self, event: Event, error: BaseException, attempts: int) -> None:
+        """The handlers failed on every try: park the event (raising makes the dispatcher try again)."""
+        ...
+
+    def dropped(self, event: Event) -> None:
+        """``event`` was dropped as an echo or a duplicate: nothing more to do for it."""
+        ...
+
+
+@attrs.frozen
+class HandlerRetry:
+    """How often a failing handler of a durable event is tried before its event is parked.
+
+    With the defaults the tries span about a minute (0.5 + 1 + 2 + 4 + 8 + 16 + 30 s): enough to
+    ride out a restarting server, a 429's wait or a locked database, short enough that a broken
+    event does not hold its channel for long.
+    """
+
+    attempts: int = 8
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        if self.initial_delay < 0 or self.max_delay < self.initial_delay:
+            raise ValueError("delays must be 0 <= initial_delay <= max_delay")
+
+    def delay(self, attempt: int) -> float:
+        """The wait after the ``attempt``-th failed try."""
+        return float(min(self.initial_delay * 2 ** (attempt - 1), self.max_delay))
 
 
 @attrs.frozen
@@ -64,6 +121,12 @@ class DispatchStats:
         self.handler_errors: dict[str, int] = {}
         #: Times the drop predicate raised (each was asked again until it answered).
         self.drop_check_errors = 0
+        #: Handler tries that failed and were tried again.
+        self.retries = 0
+        #: Events parked after their last try.
+        self.dead_lettered = 0
+        #: Held live events let go when their channel's buffer was full (catch-up fetches them).
+        self.held_overflow = 0
 
 
 class Dispatcher:
@@ -82,6 +145,9 @@ class Dispatcher:
         handler_timeout: float | None = 300.0,
         drop: DropPredicate | None = None,
         on_handled: Callable[[Event, float, BaseException | None], None] | None = None,
+        delivery: Delivery | None = None,
+        retry: HandlerRetry | None = None,
+        max_held: int = 10_000,
         log: logging.Logger | None = None,
     ) -> None:
         if max_pending < 1:
@@ -101,6 +167,12 @@ class Dispatcher:
         self._closing = False
         #: The longest wait between two tries of a failing drop predicate, in seconds.
         self.drop_retry_max_delay = 5.0
+        self.delivery = delivery
+        self.retry = retry or HandlerRetry()
+        self.max_held = max_held
+        self._held: dict[str, deque[tuple[Event, asyncio.Future[Any]]]] = {}
+        self._overflowed: set[str] = set()
+        self._closed = asyncio.Event()
 
     @property
     def pending(self) -> int:
@@ -129,11 +201,13 @@ class Dispatcher:
         """The handlers that will see ``event``, in registration order."""
         return [r.handler for r in self._matching(type(event)) if r.channel_id in (None, event.channel_id)]
 
-    async def dispatch(self, event: Event) -> asyncio.Future[Any] | None:
+    async def dispatch(self, event: Event, *, origin: Origin = "live") -> asyncio.Future[Any] | None:
         """Queue ``event`` for its handlers, waiting for room if too many are pending.
 
         Returns a future with the last handler's return value (or its exception) once handled, or
         None when the event is dropped: an echo, a duplicate, or of a type nobody handles.
+        ``origin="catchup"`` passes a hold (it is what the hold waits for); ``"replay"`` (a dead
+        letter handled again) passes the hold and the duplicate check.
         """
         if self._closing:
             raise RuntimeError("the dispatcher is closed")
@@ -141,12 +215,16 @@ class Dispatcher:
         if not handlers:
             self.stats.unhandled += 1
             return None
+        if origin == "live" and event.channel_id in self._held and is_durable(event):
+            return self._hold_event(event)
         if self._drop is not None and await self._is_dropped(event):
             self.stats.dropped_echo += 1
+            self._report_dropped(event)
             return None
-        key = dedupe_key(event)
+        key = dedupe_key(event) if origin != "replay" else None
         if key is not None and key in self._seen:
             self.stats.dropped_duplicate += 1
+            self._report_dropped(event)
             return None
         await self._room.acquire()
         if key is not None:
@@ -155,6 +233,7 @@ class Dispatcher:
             if key in self._seen:
                 self._room.release()
                 self.stats.dropped_duplicate += 1
+                self._report_dropped(event)
                 return None
             self._seen[key] = None
             if len(self._seen) > self._remember_keys:
@@ -166,6 +245,72 @@ class Dispatcher:
             self._workers[channel] = asyncio.create_task(self._work(channel), name=f"dispatch:{channel}")
         self.stats.dispatched[event.type] = self.stats.dispatched.get(event.type, 0) + 1
         return future
+
+    def _report_dropped(self, event: Event) -> None:
+        if self.delivery is not None and is_durable(event):
+            self.delivery.dropped(event)
+
+    # ---- holds ----------------------------------------------------------------------------------
+
+    def hold(self, channel_ids: Iterable[str]) -> None:
+        """Make the live durable events of these channels wait until :meth:`release`."""
+        for channel in channel_ids:
+            self._held.setdefault(channel, deque())
+
+    def is_held(self, channel_id: str) -> bool:
+        """Whether the channel's live events are waiting for a catch-up."""
+        return channel_id in self._held
+
+    def is_idle(self, channel_id: str) -> bool:
+        """Whether nothing of the channel is queued, running or held."""
+        return channel_id not in self._queues and channel_id not in self._held
+
+    def _hold_event(self, event: Event) -> asyncio.Future[Any]:
+        held = self._held[event.channel_id]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if event.channel_id in self._overflowed:
+            future.cancel()  # catch-up will fetch it
+            return future
+        if len(held) >= self.max_held:
+            # Holding more would grow without bound; the next catch-up round fetches them all.
+            self.stats.held_overflow += len(held) + 1
+            self._overflowed.add(event.channel_id)
+            for _, waiting in held:
+                waiting.cancel()
+            held.clear()
+            future.cancel()
+            return future
+        held.append((event, future))
+        return future
+
+    async def release(self, channel_id: str) -> bool:
+        """Let the channel's held events go, in arrival order, then stop holding it.
+
+        Returns False (the channel stays held) when the hold overflowed and dropped events: the
+        caller catches up again, then releases again.
+        """
+        held = self._held.get(channel_id)
+        if held is None:
+            return True
+        if channel_id in self._overflowed:
+            self._overflowed.discard(channel_id)
+            return False
+        # Events arriving while these are dispatched join the end of the queue, so order holds.
+        while held:
+            event, future = held.popleft()
+            if future.done():
+                continue
+            try:
+                result = await self.dispatch(event, origin="catchup")
+            except BaseException:
+                future.cancel()
+                raise
+            if result is None:
+                future.set_result(None)
+            else:
+                _chain(result, future)
+        del self._held[channel_id]
+        return True
 
     async def _is_dropped(self, event: Event) -> bool:
         """The drop predicate's answer, asked again (with backoff) while it fails: a failing
@@ -202,6 +347,11 @@ class Dispatcher:
     async def close(self, drain_seconds: float = 10.0) -> None:
         """Stop accepting events and let the queued ones finish, for at most ``drain_seconds``."""
         self._closing = True
+        self._closed.set()
+        for held in self._held.values():
+            for _, future in held:
+                future.cancel()
+        self._held.clear()
         workers = list(self._workers.values())
         if not workers:
             return
@@ -220,7 +370,7 @@ class Dispatcher:
             while queue:
                 event, future = queue[0]
                 try:
-                    result = await self._handle(event)
+                    result = await self._deliver(event)
                 except asyncio.CancelledError:
                     future.cancel()
                     raise
@@ -241,6 +391,78 @@ class Dispatcher:
             queue.clear()
             del self._queues[channel]
             del self._workers[channel]
+
+    async def _deliver(self, event: Event) -> Any:
+        """Handle ``event``: durable events are tried again on failure, then parked; either way the
+        delivery hears of it before the channel's next event."""
+        if self.delivery is not None and is_durable(event):
+            await self._settle(functools.partial(self.delivery.starting, event))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self._handle(event)
+            except Exception as exc:
+                if not is_durable(event) or self.delivery is None:
+                    raise
+                if self._closing:
+                    raise  # not recorded: the next start catches it up
+                if attempt >= self.retry.attempts:
+                    self.stats.dead_lettered += 1
+                    self.log.error(
+                        "%s %s failed %d times; parked as a dead letter (%s: %s)",
+                        event.type,
+                        event_id(event),
+                        attempt,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    await self._settle(functools.partial(self._failed, event, exc, attempt))
+                    raise
+                self.stats.retries += 1
+                delay = self.retry.delay(attempt)
+                self.log.warning(
+                    "%s %s: try %d of %d failed; trying again in %.1f s",
+                    event.type,
+                    event_id(event),
+                    attempt,
+                    self.retry.attempts,
+                    delay,
+                )
+                await self._pause(delay)
+                continue
+            if self.delivery is not None and is_durable(event):
+                await self._settle(functools.partial(self.delivery.handled, event))
+            return result
+
+    async def _failed(self, event: Event, error: BaseException, attempts: int) -> None:
+        assert self.delivery is not None
+        await self.delivery.failed(event, error, attempts)
+
+    async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Run a ledger write until it succeeds: the channel's next event must not be handled
+        before this one is recorded (a position past an unrecorded event would lose it)."""
+        delay = 0.05
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if self._closing:
+                    raise
+                self.log.warning(
+                    "recording a handled event failed (%s: %s); trying again in %.2f s",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await self._pause(delay)
+                delay = min(delay * 2, self.drop_retry_max_delay)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, or less when the dispatcher closes (a closing bridge stops retrying)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), seconds)
 
     async def _handle(self, event: Event) -> Any:
         result: Any = None
@@ -292,9 +514,10 @@ def dedupe_key(event: Event) -> Hashable | None:
     if isinstance(event, PostedEvent):
         return ("post", event.post.id)
     if isinstance(event, PostEditedEvent):
-        # Two edits in one millisecond share update_at; their texts tell them apart.
+        # Not update_at: a pin or a reaction bumps it without changing the text. Two edits in one
+        # millisecond share edit_at; their texts tell them apart.
         post = event.post
-        return ("edit", post.id, post.update_at, post.edit_at, hash(post.message))
+        return ("edit", post.id, post.edit_at, message_digest(post.message))
     if isinstance(event, PostDeletedEvent):
         return ("delete", event.post.id)
     if isinstance(event, ReactionAddedEvent):
@@ -324,3 +547,20 @@ def event_id(event: Event) -> str:
     if trigger:
         return f"trigger={trigger}"
     return f"seq={event.seq}"
+
+
+def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
+    """Complete ``target`` as ``source`` completes."""
+
+    def copy(done: asyncio.Future[Any]) -> None:
+        if target.done():
+            return
+        if done.cancelled():
+            target.cancel()
+        elif done.exception() is not None:
+            target.set_exception(done.exception())  # type: ignore[arg-type]
+            target.exception()
+        else:
+            target.set_result(done.result())
+
+    source.add_done_callback(copy)

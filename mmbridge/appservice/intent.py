@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -30,6 +31,8 @@ from ..errors import (
 )
 from ..types import Channel, ChannelID, ChannelType, FileID, Post, PostID, Reaction, TeamID, UserID
 from .errors import IntentError
+from .outbox import SOURCE_PROP, search_quietly
+from .store import OutboxEntry
 from .text import escape_markdown
 
 if TYPE_CHECKING:
@@ -220,9 +223,13 @@ class IntentAPI:
         *,
         root_id: PostID | str = "",
         props: Mapping[str, Any] | None = None,
+        source: str = "",
     ) -> Post:
-        """Post plain text: markdown characters are escaped so it shows exactly as written."""
-        return await self.send_markdown(channel_id, escape_markdown(text), root_id=root_id, props=props)
+        """Post plain text: markdown characters are escaped so it shows exactly as written
+        (``source``: see :meth:`send_markdown`)."""
+        return await self.send_markdown(
+            channel_id, escape_markdown(text), root_id=root_id, props=props, source=source
+        )
 
     async def send_markdown(
         self,
@@ -232,11 +239,20 @@ class IntentAPI:
         root_id: PostID | str = "",
         file_ids: Iterable[FileID] = (),
         props: Mapping[str, Any] | None = None,
+        source: str = "",
     ) -> Post:
-        """Post a message written in Mattermost markdown (``root_id``: in that thread)."""
+        """Post a message written in Mattermost markdown (``root_id``: in that thread).
+
+        With ``source`` (what the post bridges, unique per post made: a remote message id, or
+        ``"<id>:<part>"``), the post is made once, whatever happens: sending the same source again,
+        after a crash or a retry, returns the post made the first time (see :mod:`.outbox`; a post
+        already recorded comes back with its id, channel and author only).
+        """
         channel = ChannelID(channel_id)
         stamped = {**(props or {}), BRIDGE_PROP: self._appservice.bridge_id}
         files = list(file_ids)
+        if source:
+            return await self._send_once(channel, markdown, source, root_id, files, stamped)
         return await self._in_channel(
             channel,
             lambda client: client.posts.create(
@@ -244,6 +260,54 @@ class IntentAPI:
             ),
             heal_not_found=True,
         )
+
+    async def _send_once(
+        self,
+        channel: ChannelID,
+        markdown: str,
+        source: str,
+        root_id: PostID | str,
+        files: list[FileID],
+        props: dict[str, Any],
+    ) -> Post:
+        store = self._appservice.store
+        entry = await store.get_outbox(source)
+        if entry is not None and entry.post_id:
+            return Post(
+                id=PostID(entry.post_id), channel_id=ChannelID(entry.channel_id), user_id=self._user_id
+            )
+        bridge_id = self._appservice.bridge_id
+        if entry is not None:  # written, then the process stopped: did the post get made?
+            made_at = entry.created_at
+            found = await self._in_channel(
+                channel,
+                lambda client: search_quietly(
+                    client, channel, bridge_id=bridge_id, source=source, since_ms=made_at
+                ),
+            )
+            if found is not None:
+                await store.finish_outbox(source, found.id)
+                return found
+        else:
+            entry = await store.add_outbox(
+                OutboxEntry(
+                    source=source,
+                    channel_id=channel,
+                    pending_post_id=await self._appservice.txn_ids.next_txn_id(),
+                    created_at=int(time.time() * 1000),
+                )
+            )
+        pending = entry.pending_post_id
+        stamped = {**props, SOURCE_PROP: source}
+        post = await self._in_channel(
+            channel,
+            lambda client: client.posts.create(
+                channel, markdown, root_id=root_id, file_ids=files, props=stamped, pending_post_id=pending
+            ),
+            heal_not_found=True,
+        )
+        await store.finish_outbox(source, post.id)
+        return post
 
     async def send_file(
         self,

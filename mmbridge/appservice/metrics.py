@@ -5,6 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ..types import Event
+from .catchup import CatchUpReport
+from .dispatcher import DispatchStats
 
 
 class BridgeMetrics:
@@ -59,6 +61,43 @@ class BridgeMetrics:
             "1 while the WebSocket stream is connected",
             registry=self.registry,
         )
+        self.dead_letters = Gauge(
+            "mmbridge_dead_letters",
+            "Events parked after their handlers failed every try (mmbridge dead-letters lists them)",
+            registry=self.registry,
+        )
+        self.handler_retries = Gauge(
+            "mmbridge_handler_retries",
+            "Failed handler tries that were tried again (since start)",
+            registry=self.registry,
+        )
+        self.catchup_events = Counter(
+            "mmbridge_catchup_events",
+            "Missed events fed to handlers by catch-up",
+            registry=self.registry,
+        )
+        self.catchup_window_exceeded = Counter(
+            "mmbridge_catchup_window_exceeded",
+            "Catch-ups that started later than the catch-up window allowed (older changes not bridged)",
+            registry=self.registry,
+        )
+        self.catchup_incomplete = Counter(
+            "mmbridge_catchup_incomplete",
+            "Catch-ups where the server's 1000-post limit may have hidden edits or deletions",
+            registry=self.registry,
+        )
+
+    def watch_dispatcher(self, stats: DispatchStats) -> None:
+        """Serve the dispatcher's retry count (read when scraped)."""
+        self.handler_retries.set_function(lambda: stats.retries)
+
+    def observe_catchup(self, report: CatchUpReport) -> None:
+        """One channel's catch-up."""
+        self.catchup_events.inc(report.dispatched)
+        if report.window_exceeded:
+            self.catchup_window_exceeded.inc()
+        if report.incomplete:
+            self.catchup_incomplete.inc()
 
     def observe_request(self, method: str, path: str, status: int, seconds: float) -> None:
         """An :data:`~mmbridge.api.RequestObserver` for the HTTP client (path is not a label:

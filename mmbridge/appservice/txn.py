@@ -25,14 +25,15 @@ class StoreTransactionIDs:
         if block_size < 1:
             raise ValueError("block_size must be at least 1")
         self._store = store
-        self._prefix = prefix
+        #: What every id starts with (an appservice adds its install id at start).
+        self.prefix = prefix
         self._block_size = block_size
         self._next = 0
         self._end = 0
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
-        return f"StoreTransactionIDs(prefix={self._prefix!r}, block_size={self._block_size})"
+        return f"StoreTransactionIDs(prefix={self.prefix!r}, block_size={self._block_size})"
 
     async def next_txn_id(self) -> str:
         """A new id (awaits the store only when a block runs out)."""
@@ -43,4 +44,4 @@ class StoreTransactionIDs:
                     self._next, self._end = start, start + self._block_size
         number = self._next
         self._next += 1
-        return f"{self._prefix}:{number}"
+        return f"{self.prefix}:{number}"

@@ -26,9 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -50,6 +52,9 @@ from ..appservice import (
     SQLStateStore,
     WebhookSpec,
 )
+from ..appservice.catchup import CatchUp
+from ..appservice.dispatcher import HandlerRetry
+from ..appservice.ledger import PRESENT, EventLedger, LedgerDelivery
 from ..appservice.store import appservice_upgrade_table
 from ..db import (
     Database,
@@ -68,7 +73,17 @@ from ..errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from ..types import Event, Post, PostID, StreamReset, Team, TeamID, User
+from ..types import (
+    Event,
+    Post,
+    PostID,
+    ReactionAddedEvent,
+    ReactionRemovedEvent,
+    StreamReset,
+    Team,
+    TeamID,
+    User,
+)
 from .config import CoreConfig, LoadedConfig, SectionSpec, compose_base, load_config
 from .config.upgrade import FieldLayout, layout_of
 from .config.yamltext import line_of
@@ -88,6 +103,14 @@ from .rights import Requirements, missing_rights, requirements_for, rights_messa
 SettingsT = TypeVar("SettingsT")
 #: How long the WebSocket may take to connect at start before the start fails.
 CONNECT_TIMEOUT = 30.0
+#: Channels caught up at once.
+CATCHUP_CONCURRENCY = 4
+#: Seconds between the ledger's housekeeping rounds (positions of idle channels, replays).
+HOUSEKEEPING_INTERVAL = 2.0
+#: Handled keys are kept this long behind their channel's position (well past catch-up's margin).
+KEEP_HANDLED_MS = 2 * 3600 * 1000
+#: Finished outbox entries are kept this long (a source sent again later is still found).
+KEEP_OUTBOX_MS = 7 * 24 * 3600 * 1000
 
 
 class BridgeFailedError(Exception):
@@ -176,7 +199,21 @@ class Bridge(Generic[SettingsT]):
         )
         self.tokens = IntegrationTokens()
         self.echoes: EchoFilter | None = None
-        self.dispatcher = Dispatcher(drop=self._is_echo, on_handled=self.metrics.observe_handled)
+        self.ledger = EventLedger(self.db, self.bridge_id)
+        self.delivery = LedgerDelivery(self.ledger)
+        delivery = core.delivery
+        self.dispatcher = Dispatcher(
+            drop=self._is_dropped,
+            on_handled=self.metrics.observe_handled,
+            delivery=self.delivery,
+            retry=HandlerRetry(attempts=delivery.retry_attempts, max_delay=delivery.retry_max_delay),
+        )
+        self.catchup = CatchUp(
+            self.appservice.bot,
+            self.ledger,
+            self.dispatcher,
+            window_ms=int(delivery.catchup_window_hours * 3600 * 1000),
+        )
         self.stream = WebSocketStream(self.appservice.bot.http, reconnect=ReconnectPolicy(initial_delay=0.2))
         self.receiver = Receiver(
             self.dispatcher,
@@ -194,7 +231,12 @@ class Bridge(Generic[SettingsT]):
         self._failed: asyncio.Future[BaseException] | None = None
         self._handlers_registered = False
         self._started = False
+        self._background: set[asyncio.Task[None]] = set()
+        self._catching_up: set[str] = set()
+        self._catch_up_again: set[str] = set()
+        self._replaying: set[str] = set()
         self.metrics.websocket_connected.set_function(lambda: 1 if self.stream.connected else 0)
+        self.metrics.watch_dispatcher(self.dispatcher.stats)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.bridge_id!r}, server={self.config.mattermost.url!r})"
@@ -220,6 +262,13 @@ class Bridge(Generic[SettingsT]):
 
     def commands(self) -> Sequence[CommandSpec]:
         """Slash commands to keep pointed at the receiver (after :meth:`prepare`)."""
+        return ()
+
+    def watched_channels(self) -> Sequence[str]:
+        """Channel ids whose missed events are caught up after a restart or a lost stream (after
+        :meth:`prepare`). Channels the bridge has handled events in before are caught up too;
+        name a channel here to have it caught up from its first start. Call :meth:`watch` for
+        channels found later."""
         return ()
 
     async def started(self) -> None:
@@ -367,6 +416,10 @@ class Bridge(Generic[SettingsT]):
         except OwnerMismatchError as exc:
             raise DatabaseOwnershipError(str(exc)) from exc
         self.echoes = EchoFilter(bridge_id=self.bridge_id, bot_user_id=self.bot.id, store=self.store)
+        try:
+            await self.appservice.reconcile_outbox()
+        except MattermostError as exc:  # each entry is reconciled again when its source is sent
+            self.log.warning("could not reconcile the outbox at start: %s", exc)
         self.team = await self._resolve_team()
         self.appservice.team_id = TeamID(self.team.id)
         try:
@@ -411,6 +464,8 @@ class Bridge(Generic[SettingsT]):
                 self._listen_problem(exc, service.host, service.port, "appservice", "port")
             ) from exc
         stack.push_async_callback(self.receiver.stop)
+        # Runs after the dispatcher drained: the positions of what it finished are written.
+        stack.push_async_callback(self._final_flush)
         # Pushed after the receiver, so it runs before it: queued events (some awaited by the
         # receiver's open requests) finish before the receiver closes.
         stack.push_async_callback(self.dispatcher.close, service.shutdown_timeout)
@@ -445,6 +500,10 @@ class Bridge(Generic[SettingsT]):
 
     async def _start_stream(self, stack: AsyncExitStack) -> None:
         self._failed = asyncio.get_running_loop().create_future()
+        # Held before the first live event can arrive: what was missed goes first.
+        channels = {*self.watched_channels(), *await self.ledger.positions()}
+        self.dispatcher.hold(channels)
+        stack.push_async_callback(self._stop_background)
         self._reader = asyncio.create_task(self._read(), name=f"{self.bridge_id} websocket")
         stack.push_async_callback(self._stop_stream)
         waiter: asyncio.Future[Any] = asyncio.ensure_future(self._connected.wait())
@@ -466,6 +525,8 @@ class Bridge(Generic[SettingsT]):
                 f"the WebSocket of {self.config.mattermost.url} did not connect "
                 f"within {CONNECT_TIMEOUT:.0f} s"
             )
+        self._spawn(self._catch_up(channels), "catch-up")
+        self._spawn(self._housekeeping(), "ledger housekeeping")
 
     async def _stop_stream(self) -> None:
         await self.stream.close()
@@ -480,7 +541,12 @@ class Bridge(Generic[SettingsT]):
             async for event in self.stream.events():
                 self._connected.set()
                 if isinstance(event, StreamReset):
-                    self.log.warning("events may have been missed while disconnected: %s", event.reason)
+                    self.log.warning(
+                        "events may have been missed while disconnected (%s): catching up", event.reason
+                    )
+                    channels = {*self.watched_channels(), *await self.ledger.positions()}
+                    self.dispatcher.hold(channels)
+                    self._spawn(self._catch_up(channels), "catch-up")
                 await self.dispatcher.dispatch(event)
         except asyncio.CancelledError:
             raise
@@ -492,11 +558,127 @@ class Bridge(Generic[SettingsT]):
     async def _read_post(self, post_id: str) -> Post:
         return await self.appservice.bot.posts.get(PostID(post_id))
 
-    async def _is_echo(self, event: Event) -> bool:
-        return self.echoes is not None and await self.echoes(event)
+    async def _is_dropped(self, event: Event) -> bool:
+        """Echoes, and reaction events that change nothing the handlers saw (the server re-sends
+        an add of a reaction that is there, and sends a removal of one that never was)."""
+        if self.echoes is not None and await self.echoes(event):
+            return True
+        if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
+            r = event.reaction
+            state = await self.ledger.reaction_state(r.post_id, r.user_id, r.emoji_name)
+            if isinstance(event, ReactionAddedEvent):
+                return state == PRESENT
+            return state is None
+        return False
+
+    # ---- durable delivery ---------------------------------------------------------------------------
+
+    def watch(self, channel_id: str) -> None:
+        """Catch ``channel_id`` up from now on (a channel the bridge starts bridging while running)."""
+        self._spawn(self.ledger.start_position(channel_id, _now_ms()), "watch")
+
+    def _spawn(self, work: Awaitable[None], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.log.exception("%s failed", what)
+
+        task = asyncio.create_task(run(), name=f"{self.bridge_id} {what}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _catch_up(self, channels: set[str]) -> None:
+        """Catch each channel up (a few at once), then let its held live events follow."""
+        limit = asyncio.Semaphore(CATCHUP_CONCURRENCY)
+        await asyncio.gather(*(self._catch_up_channel(channel, limit) for channel in sorted(channels)))
+
+    async def _catch_up_channel(self, channel_id: str, limit: asyncio.Semaphore) -> None:
+        if channel_id in self._catching_up:
+            self._catch_up_again.add(channel_id)  # the running round reads once more
+            return
+        self._catching_up.add(channel_id)
+        delay = 1.0
+        try:
+            async with limit:
+                while True:
+                    self._catch_up_again.discard(channel_id)
+                    try:
+                        self.metrics.observe_catchup(await self.catchup.channel(channel_id))
+                    except MattermostError as exc:  # held events wait; the hold bounds them
+                        self.catchup.stats.failures += 1
+                        self.log.warning("catching up %s failed (%s); again in %.0fs", channel_id, exc, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 60.0)
+                        continue
+                    if channel_id in self._catch_up_again:
+                        continue
+                    if await self.dispatcher.release(channel_id):
+                        return
+                    self.log.warning("channel %s: too many live events held; catching up again", channel_id)
+        finally:
+            self._catching_up.discard(channel_id)
+
+    async def _housekeeping(self) -> None:
+        """Positions of idle channels written, replays asked for run, old keys pruned."""
+        rounds = 0
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            try:
+                await self._flush_positions()
+                await self._replay_requested()
+                self.metrics.dead_letters.set(await self.ledger.dead_letter_count())
+                if rounds % 1800 == 0:
+                    await self.ledger.prune(KEEP_HANDLED_MS)
+                    await self.store.prune_outbox(_now_ms() - KEEP_OUTBOX_MS)
+            except Exception as exc:  # the database is down: the next round tries again
+                self.log.warning("ledger housekeeping failed: %s: %s", type(exc).__name__, exc)
+            rounds += 1
+
+    async def _flush_positions(self) -> None:
+        dispatcher = self.dispatcher
+        await self.ledger.flush_seen([c for c in self.ledger.noted_channels() if dispatcher.is_idle(c)])
+
+    async def _replay_requested(self) -> None:
+        for letter in await self.ledger.replays():
+            if letter.letter_id in self._replaying or letter.event is None:
+                continue
+            event = letter.event
+            self.log.info("replaying dead letter %s (%s)", letter.letter_id, event.type)
+            self.delivery.replaying(event, letter.letter_id)
+            self._replaying.add(letter.letter_id)
+            future = await self.dispatcher.dispatch(event, origin="replay")
+            if future is None:  # dropped (an echo) or nobody handles it any more
+                self.delivery.forget(event)
+                await self.ledger.replayed(letter.letter_id)
+                self._replaying.discard(letter.letter_id)
+            else:
+                future.add_done_callback(functools.partial(self._replay_done, letter.letter_id))
+
+    def _replay_done(self, letter_id: str, _: asyncio.Future[Any]) -> None:
+        self._replaying.discard(letter_id)
+
+    async def _stop_background(self) -> None:
+        """Stop catch-up and housekeeping (before the dispatcher closes)."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _final_flush(self) -> None:
+        try:
+            await self._flush_positions()
+        except Exception as exc:  # the next start reads a little more again
+            self.log.warning("could not write the last positions: %s: %s", type(exc).__name__, exc)
 
     async def _websocket_connected(self) -> bool:
         return self.stream.connected
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _notify_systemd(state: str) -> None:

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..db import DatabaseError
 from .bridge import Bridge, BridgeFailedError
 from .config import (
     ConfigError,
@@ -40,6 +41,7 @@ from .config import (
 )
 from .config.loader import expand_references, read_config_file
 from .config.yamltext import load_document
+from .deadletters import dead_letters
 from .errors import (
     EXIT_INTERNAL,
     EXIT_OK,
@@ -47,6 +49,7 @@ from .errors import (
     CommandError,
     ConfigInvalidError,
     ConfigMissingError,
+    DatabaseUnavailableError,
     StartupError,
 )
 from .files import atomic_write
@@ -107,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="list every problem of a config (exit 0 when none)")
     check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     bridge_option(check)
+
+    letters = commands.add_parser("dead-letters", help="list, replay or discard events whose handlers failed")
+    letters.add_argument("action", choices=("list", "replay", "discard"), nargs="?", default="list")
+    letters.add_argument("letter_ids", nargs="*", metavar="ID", help="letters to replay or discard")
+    letters.add_argument("--all", action="store_true", help="replay or discard every letter")
+    letters.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    bridge_option(letters)
     return parser
 
 
@@ -118,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generate-config": _generate_config,
         "generate-registration": _generate_registration,
         "check-config": _check_config,
+        "dead-letters": _dead_letters,
     }
     try:
         return commands[args.command](args)
@@ -389,4 +400,19 @@ def _check_config(args: argparse.Namespace) -> int:
     for problem in report.not_added:
         print(problem)
     print(f"{path}: OK (bridge {config.core.appservice.id!r}, {bridge_class.__name__})")
+    return EXIT_OK
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    text = _read(path)
+    bridge_class = _bridge_class_for(args, text, str(path))
+    config = _load(bridge_class, path, text)
+    bridge = bridge_class(config)
+    try:
+        lines = asyncio.run(dead_letters(bridge, args.action, args.letter_ids, args.all))
+    except DatabaseError as exc:
+        raise DatabaseUnavailableError(str(exc)) from exc
+    for line in lines:
+        print(line)
     return EXIT_OK

@@ -4,7 +4,7 @@ transaction counter and small key/values, in memory, SQLite or PostgreSQL."""
 from __future__ import annotations
 
 from ...db import Database
-from .base import PuppetRecord, StateStore
+from .base import OutboxEntry, PuppetRecord, StateStore
 from .memory import MemoryStateStore
 from .sql import UPGRADE_TABLE_NAME, SQLStateStore, appservice_upgrade_table
 
@@ -33,6 +33,7 @@ def create_state_store(url: str | None, owner: str, *, bridge_id: str) -> StateS
 __all__ = [
     "UPGRADE_TABLE_NAME",
     "MemoryStateStore",
+    "OutboxEntry",
     "PuppetRecord",
     "SQLStateStore",
     "StateStore",

@@ -23,6 +23,22 @@ class PuppetRecord:
     avatar_hash: str = ""
 
 
+@attrs.frozen
+class OutboxEntry:
+    """A post the bridge is about to make (``post_id`` empty) or has made, for one source.
+
+    ``source`` names what the post bridges (``"<remote id>"``, ``"<post id>:<part>"``): one source
+    makes at most one post, across retries, crashes and restarts. ``created_at`` is the local
+    time in ms the entry was written (how far back a reconciliation looks).
+    """
+
+    source: str
+    channel_id: str
+    pending_post_id: str
+    post_id: str = ""
+    created_at: int = 0
+
+
 class StateStore(ABC):
     """Puppets, membership cache, double-puppet tokens, the transaction counter and small key/values.
 
@@ -119,6 +135,28 @@ class StateStore(ABC):
         Raises:
             ValueError: ``count`` is less than 1.
         """
+
+    # ---- outbox: exactly-once posts ------------------------------------------------------------
+
+    @abstractmethod
+    async def get_outbox(self, source: str) -> OutboxEntry | None:
+        """The outbox entry of ``source``, or None."""
+
+    @abstractmethod
+    async def add_outbox(self, entry: OutboxEntry) -> OutboxEntry:
+        """Write ``entry`` unless ``entry.source`` has one; return the stored entry."""
+
+    @abstractmethod
+    async def finish_outbox(self, source: str, post_id: str) -> None:
+        """Record that ``source`` became post ``post_id``."""
+
+    @abstractmethod
+    async def unfinished_outbox(self) -> list[OutboxEntry]:
+        """Entries written but never finished (a crash between the two), oldest first."""
+
+    @abstractmethod
+    async def prune_outbox(self, older_than_ms: int) -> int:
+        """Forget finished entries written before ``older_than_ms`` (local ms); return how many."""
 
     # ---- small key/value ------------------------------------------------------------------------
 

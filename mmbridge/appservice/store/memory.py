@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .base import PuppetRecord, StateStore, check_txn_count
+from .base import OutboxEntry, PuppetRecord, StateStore, check_txn_count
 
 
 class MemoryStateStore(StateStore):
@@ -18,6 +18,7 @@ class MemoryStateStore(StateStore):
         self._real_users: dict[str, str] = {}
         self._next_txn_id = 1
         self._values: dict[str, str] = {}
+        self._outbox: dict[str, OutboxEntry] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStateStore(puppets={len(self._puppets)}, real_users={len(self._real_users)})"
@@ -116,6 +117,31 @@ class MemoryStateStore(StateStore):
         start = self._next_txn_id
         self._next_txn_id = start + count
         return start
+
+    async def get_outbox(self, source: str) -> OutboxEntry | None:
+        """The outbox entry of ``source``, or None."""
+        return self._outbox.get(source)
+
+    async def add_outbox(self, entry: OutboxEntry) -> OutboxEntry:
+        """Write ``entry`` unless its source has one; return the stored one."""
+        return self._outbox.setdefault(entry.source, entry)
+
+    async def finish_outbox(self, source: str, post_id: str) -> None:
+        """Record the post ``source`` became."""
+        entry = self._outbox.get(source)
+        if entry is not None:
+            self._outbox[source] = attrs.evolve(entry, post_id=post_id)
+
+    async def unfinished_outbox(self) -> list[OutboxEntry]:
+        """Entries never finished, oldest first."""
+        return sorted((e for e in self._outbox.values() if not e.post_id), key=lambda e: e.created_at)
+
+    async def prune_outbox(self, older_than_ms: int) -> int:
+        """Forget finished entries older than ``older_than_ms``."""
+        old = [s for s, e in self._outbox.items() if e.post_id and e.created_at < older_than_ms]
+        for source in old:
+            del self._outbox[source]
+        return len(old)
 
     async def get_value(self, key: str) -> str | None:
         """The value under ``key``, or None."""

@@ -9,7 +9,7 @@ import time
 from yarl import URL
 
 from ...db import Connection, Database, DatabaseError, Row, Scheme, ServerMismatchError, UpgradeTable
-from .base import PuppetRecord, StateStore, check_txn_count
+from .base import OutboxEntry, PuppetRecord, StateStore, check_txn_count
 
 #: The appservice's key in the version table.
 UPGRADE_TABLE_NAME = "mmbridge_appservice"
@@ -62,7 +62,76 @@ def appservice_upgrade_table() -> UpgradeTable:
     async def v2(conn: Connection, scheme: Scheme) -> None:
         await _scope_rows_by_bridge(conn, scheme)
 
+    @table.register(description="delivery: handled events, positions, reactions, dead letters, outbox")
+    async def v3(conn: Connection, scheme: Scheme) -> None:
+        await _create_delivery_tables(conn, scheme)
+
     return table
+
+
+async def _create_delivery_tables(conn: Connection, scheme: Scheme) -> None:
+    """The tables of :mod:`mmbridge.appservice.ledger` and :mod:`mmbridge.appservice.outbox`."""
+    without_rowid = " WITHOUT ROWID" if scheme == Scheme.SQLITE else ""
+    # event_time: the server time the key is about (a post's create_at, an edit's edit_at), so
+    # keys are pruned relative to the channel's position, whatever the local clock says.
+    await conn.execute(
+        """CREATE TABLE mmbridge_handled (
+            bridge_id  TEXT NOT NULL,
+            event_key  TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            event_time BIGINT NOT NULL,
+            PRIMARY KEY (bridge_id, event_key)
+        )"""
+        + without_rowid
+    )
+    await conn.execute(
+        "CREATE INDEX mmbridge_handled_time ON mmbridge_handled (bridge_id, channel_id, event_time)"
+    )
+    await conn.execute(
+        """CREATE TABLE mmbridge_position (
+            bridge_id  TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            update_at  BIGINT NOT NULL,
+            PRIMARY KEY (bridge_id, channel_id)
+        )"""
+        + without_rowid
+    )
+    await conn.execute(
+        """CREATE TABLE mmbridge_reaction (
+            bridge_id  TEXT NOT NULL,
+            post_id    TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            emoji_name TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            PRIMARY KEY (bridge_id, post_id, user_id, emoji_name)
+        )"""
+        + without_rowid
+    )
+    await conn.execute(
+        """CREATE TABLE mmbridge_dead_letter (
+            bridge_id   TEXT NOT NULL,
+            letter_id   TEXT NOT NULL,
+            channel_id  TEXT NOT NULL,
+            event_type  TEXT NOT NULL,
+            event       TEXT NOT NULL,
+            error       TEXT NOT NULL,
+            attempts    INTEGER NOT NULL,
+            failed_at   BIGINT NOT NULL,
+            replay      INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (bridge_id, letter_id)
+        )"""
+    )
+    await conn.execute(
+        """CREATE TABLE mmbridge_outbox (
+            bridge_id       TEXT NOT NULL,
+            source          TEXT NOT NULL,
+            channel_id      TEXT NOT NULL,
+            pending_post_id TEXT NOT NULL,
+            post_id         TEXT NOT NULL DEFAULT '',
+            created_at      BIGINT NOT NULL,
+            PRIMARY KEY (bridge_id, source)
+        )"""
+    )
 
 
 #: (table, columns kept, the new primary key, extra constraints) of the v2 rebuild.
@@ -145,6 +214,22 @@ def normal_server_url(url: str) -> str:
     if not parsed.is_absolute():
         return url.strip().rstrip("/")
     return str(parsed.with_path(parsed.path.rstrip("/")).with_query(None).with_fragment(None)).rstrip("/")
+
+
+_SELECT_OUTBOX = (
+    "SELECT source, channel_id, pending_post_id, post_id, created_at FROM mmbridge_outbox "
+    "WHERE bridge_id = $1 "
+)
+
+
+def _outbox_entry(row: Row) -> OutboxEntry:
+    return OutboxEntry(
+        source=str(row["source"]),
+        channel_id=str(row["channel_id"]),
+        pending_post_id=str(row["pending_post_id"]),
+        post_id=str(row["post_id"]),
+        created_at=int(row["created_at"]),
+    )
 
 
 def _puppet(row: Row | None) -> PuppetRecord | None:
@@ -427,6 +512,50 @@ class SQLStateStore(StateStore):
         return int(end) - count
 
     # ---- key/value ------------------------------------------------------------------------------
+
+    async def get_outbox(self, source: str) -> OutboxEntry | None:
+        """The outbox entry of ``source``, or None."""
+        row = await self.db.fetchrow(_SELECT_OUTBOX + "AND source = $2", self.bridge_id, source)
+        return None if row is None else _outbox_entry(row)
+
+    async def add_outbox(self, entry: OutboxEntry) -> OutboxEntry:
+        """Write ``entry`` unless its source has one; return the stored one."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO mmbridge_outbox (bridge_id, source, channel_id, pending_post_id, post_id, "
+                "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bridge_id, source) DO NOTHING",
+                self.bridge_id,
+                entry.source,
+                entry.channel_id,
+                entry.pending_post_id,
+                entry.post_id,
+                entry.created_at,
+            )
+            row = await conn.fetchrow(_SELECT_OUTBOX + "AND source = $2", self.bridge_id, entry.source)
+        assert row is not None
+        return _outbox_entry(row)
+
+    async def finish_outbox(self, source: str, post_id: str) -> None:
+        """Record the post ``source`` became."""
+        await self.db.execute(
+            "UPDATE mmbridge_outbox SET post_id = $3 WHERE bridge_id = $1 AND source = $2",
+            self.bridge_id,
+            source,
+            post_id,
+        )
+
+    async def unfinished_outbox(self) -> list[OutboxEntry]:
+        """Entries never finished, oldest first."""
+        rows = await self.db.fetch(_SELECT_OUTBOX + "AND post_id = '' ORDER BY created_at", self.bridge_id)
+        return [_outbox_entry(row) for row in rows]
+
+    async def prune_outbox(self, older_than_ms: int) -> int:
+        """Forget finished entries older than ``older_than_ms``."""
+        return await self.db.execute(
+            "DELETE FROM mmbridge_outbox WHERE bridge_id = $1 AND post_id <> '' AND created_at < $2",
+            self.bridge_id,
+            older_than_ms,
+        )
 
     async def get_value(self, key: str) -> str | None:
         """The value under ``key``, or None."""

@@ -213,6 +213,15 @@ class MetricsConfig:
 
 
 @attrs.frozen
+class DeliveryConfig:
+    """``delivery``: catch-up after downtime, handler retries and dead letters."""
+
+    catchup_window_hours: float = setting(24.0, check=positive)
+    retry_attempts: int = setting(8, check=positive)
+    retry_max_delay: float = setting(30.0, check=positive)
+
+
+@attrs.frozen
 class CoreConfig:
     """Every section mmbridge itself reads; a bridge's own section is loaded beside it."""
 
@@ -223,3 +232,4 @@ class CoreConfig:
     database: DatabaseConfig = setting(factory=DatabaseConfig)
     logging: dict[str, Any] = setting(factory=default_logging, check=logging_config)
     metrics: MetricsConfig = setting(factory=MetricsConfig)
+    delivery: DeliveryConfig = setting(factory=DeliveryConfig)
