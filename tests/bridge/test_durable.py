@@ -3,14 +3,17 @@ its stream reset, its handlers failing; afterwards every change exists once on t
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest_asyncio
 
 from mmbridge.api import ClientAPI
-from mmbridge.testing.emulator import Emulator
+from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Post
+from mmbridge.testing.faults_client import FaultsAPIClient
 from mmbridge.types import ChannelID, PostID, UserID
 
 from .conftest import MirrorSetup, until
@@ -99,3 +102,100 @@ async def test_changes_made_while_the_bridge_was_down_are_bridged_once_after_a_r
     # And nothing goes the other way: the copies are echoes.
     assert [p.message for p in copies(emulator, a)] == []
     assert PostID(old.id)
+
+
+@pytest_asyncio.fixture
+async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulator]:
+    """The test's emulator, with the fault admin API on (the bridge runs in another process)."""
+    emu = Emulator(settings=emulator_settings, faults_api=True)
+    await emu.start(host="127.0.0.1", port=0)
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+async def test_edits_and_reactions_missed_by_a_reset_stream_are_caught_up(
+    mirror: MirrorSetup, alice: ClientAPI
+) -> None:
+    emulator = mirror.emulator
+    seed = emulator.seed
+    a, b = ChannelID(seed.channel_id), mirror.off_topic.id
+    daemon = await mirror.start_healthy()
+    posts = [await alice.posts.create(a, f"before the reset {n}") for n in range(3)]
+    await until(lambda: len(copies(emulator, b)) == 3)
+    async with FaultsAPIClient(emulator.url) as faults:
+        # The stream drops, its replay buffer is gone, and reconnecting fails for a while.
+        await faults.fail_next(3, 503, path_contains="/api/v4/websocket")
+        await faults.ws_lose_replay()
+        await faults.ws_drop()
+        await alice.posts.edit(posts[0].id, "edited during the gap")
+        await alice.reactions.add(UserID(seed.user_id), posts[1].id, "tada")
+        await alice.posts.delete(posts[2].id)
+        await alice.posts.create(a, "posted during the gap")
+    await until(lambda: copy_of(emulator, b, "edited during the gap"), limit=15)
+    await until(lambda: reactions_on(emulator, copy_of(emulator, b, "before the reset 1")[0].id) == {"tada"})
+    await until(lambda: not copy_of(emulator, b, "before the reset 2"))
+    await until(lambda: copy_of(emulator, b, "posted during the gap"))
+    assert "catching up" in daemon.stderr()
+    assert [p.message for p in copies(emulator, b)] == [
+        "edited during the gap",
+        "before the reset 1",
+        "posted during the gap",
+    ]
+
+
+async def test_a_handler_that_keeps_failing_parks_its_event_for_a_replay(
+    mirror: MirrorSetup, alice: ClientAPI
+) -> None:
+    emulator = mirror.emulator
+    a, b = ChannelID(emulator.seed.channel_id), mirror.off_topic.id
+    with mirror.config.open("a") as config:
+        config.write("delivery:\n  retry_attempts: 2\n  retry_max_delay: 0.5\n")
+    daemon = await mirror.start_healthy()
+    await alice.posts.create(a, "the puppet exists")
+    await until(lambda: copy_of(emulator, b, "the puppet exists"))
+    daemon.signal(signal.SIGTERM)
+    assert (await daemon.wait()).code == 0
+
+    await alice.posts.create(a, "cannot be copied yet")
+    async with FaultsAPIClient(emulator.url) as faults:
+        await faults.fail_next(200, 500, method="POST", path_contains="/api/v4/posts")
+        daemon = await mirror.start_healthy()
+        listing = mirror.new_daemon("list")
+        await until(lambda: "parked as a dead letter" in daemon.stderr(), limit=15)
+        letters = await listing.run("dead-letters", "-c", str(mirror.config))
+        assert letters.code == 0, letters.stderr
+        [line] = letters.stdout.splitlines()
+        assert "posted" in line
+        assert "tries=2" in line
+        assert "500" in line
+        await until_metric(mirror, "mmbridge_dead_letters 1.0")
+        await faults.clear()
+    assert not copy_of(emulator, b, "cannot be copied yet")
+
+    replay = await mirror.new_daemon("replay").run(
+        "dead-letters", "replay", "--all", "-c", str(mirror.config)
+    )
+    assert replay.code == 0, replay.stderr
+    assert "1 dead letter(s) marked for replay" in replay.stdout
+    await until(lambda: copy_of(emulator, b, "cannot be copied yet"), limit=15)
+    await until_metric(mirror, "mmbridge_dead_letters 0.0")
+    after = await mirror.new_daemon("after").run("dead-letters", "-c", str(mirror.config))
+    assert after.stdout.strip() == "no dead letters"
+    unknown = await mirror.new_daemon("unknown").run(
+        "dead-letters", "discard", "nosuch", "-c", str(mirror.config)
+    )
+    assert unknown.code == 2
+    assert "no dead letter nosuch" in unknown.stderr
+
+
+async def until_metric(mirror: MirrorSetup, line: str) -> None:
+    """Wait until the daemon's /metrics has ``line``."""
+    url = f"http://127.0.0.1:{mirror.port}/metrics"
+    async with asyncio.timeout(10), aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(url) as response:
+                if line in (await response.text()).splitlines():
+                    return
+            await asyncio.sleep(0.1)
