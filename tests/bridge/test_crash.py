@@ -12,10 +12,9 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
+from examples.mirror.verify import MirrorVerifier
 from mmbridge.api import ClientAPI
-from mmbridge.appservice.outbox import SOURCE_PROP
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
-from mmbridge.testing.emulator.models import Post
 from mmbridge.testing.faults_client import FaultsAPIClient
 from mmbridge.types import ChannelID, PostID, UserID
 
@@ -34,63 +33,6 @@ async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulato
         yield emu
     finally:
         await emu.stop()
-
-
-class Check:
-    """Compares what people wrote with what the mirror's puppets made of it."""
-
-    def __init__(self, emulator: Emulator, people: set[str]) -> None:
-        self.state = emulator.state
-        self.people = people
-
-    def originals(self, channel_id: str) -> list[Post]:
-        return self._posts(channel_id, lambda post: post.user_id in self.people)
-
-    def copies(self, channel_id: str) -> list[Post]:
-        return self._posts(channel_id, lambda post: SOURCE_PROP in post.props)
-
-    def _posts(self, channel_id: str, keep: object) -> list[Post]:
-        found = [
-            p
-            for p in self.state.posts.values()
-            if p.channel_id == channel_id and not p.delete_at and not p.type and keep(p)  # type: ignore[operator]
-        ]
-        return sorted(found, key=lambda p: (p.create_at, p.seq))
-
-    def emoji(self, post_id: str) -> set[str]:
-        return {r.emoji_name for r in self.state.reactions.get(post_id, [])}
-
-    def problems(self, a: str, b: str) -> list[str]:
-        """What differs between the two sides (empty when the mirror is exact)."""
-        found: list[str] = []
-        for source, target in ((a, b), (b, a)):
-            originals = self.originals(source)
-            copies = self.copies(target)
-            by_source: dict[str, list[Post]] = {}
-            for copy in copies:
-                by_source.setdefault(str(copy.props[SOURCE_PROP]), []).append(copy)
-            lost = [o.message for o in originals if o.id not in by_source]
-            doubled = [o.message for o in originals if len(by_source.get(o.id, [])) > 1]
-            if lost:
-                found.append(f"lost {len(lost)}: {lost[:5]}")
-            if doubled:
-                found.append(f"doubled {len(doubled)}: {doubled[:5]}")
-            if [str(c.props[SOURCE_PROP]) for c in copies] != [o.id for o in originals if o.id in by_source]:
-                found.append(f"out of order in {target}")
-            for original in originals:
-                made = by_source.get(original.id)
-                if not made:
-                    continue
-                copy = made[0]
-                if copy.message != original.message:
-                    found.append(f"edit missing: {copy.message!r} != {original.message!r}")
-                if self.emoji(copy.id) != self.emoji(original.id):
-                    found.append(f"reactions differ on {original.message!r}")
-                if original.root_id:
-                    root_copy = by_source.get(original.root_id) or []
-                    if not root_copy or copy.root_id != root_copy[0].id:
-                        found.append(f"reply {original.message!r} not in its thread")
-        return found
 
 
 async def converse(alice: ClientAPI, alice_id: str, bob: ClientAPI, bob_id: str, a: str, b: str) -> None:
@@ -123,7 +65,7 @@ async def test_sigkill_three_times_under_faults_loses_and_doubles_nothing(mirror
     bob = ClientAPI.connect(emulator.url, bob_token)
     faults = FaultsAPIClient(emulator.url)
     rng = random.Random(10)
-    check = Check(emulator, {seed.user_id, bob_id})
+    check = MirrorVerifier(emulator.state, {seed.user_id, bob_id})
     try:
         daemon = await mirror.start_healthy()
         talking = asyncio.create_task(converse(alice, seed.user_id, bob, bob_id, a, b))

@@ -1,0 +1,91 @@
+"""Is the mirror exact? What differs between what people wrote and what the puppets made of it,
+read from an emulator's state (used by the crash test and ``bench/soak.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from mmbridge.appservice.outbox import SOURCE_PROP
+from mmbridge.testing.emulator.models import Post
+from mmbridge.testing.emulator.state import State
+
+
+@attrs.frozen
+class Difference:
+    """What the mirror got wrong, one side to the other."""
+
+    lost: list[str]
+    doubled: list[str]
+    other: list[str]
+
+    def describe(self) -> list[str]:
+        """One line per kind of problem."""
+        lines = [f"lost {len(self.lost)}: {self.lost[:5]}"] if self.lost else []
+        if self.doubled:
+            lines.append(f"doubled {len(self.doubled)}: {self.doubled[:5]}")
+        return lines + self.other[:10]
+
+
+class MirrorVerifier:
+    """Compares the posts of ``people`` in two channels with the copies on the other side: each
+    exactly once, in the same order, with the same text (edits), reactions and thread."""
+
+    def __init__(self, state: State, people: set[str]) -> None:
+        self.state = state
+        self.people = people
+
+    def originals(self, channel_id: str) -> list[Post]:
+        """The people's live posts in the channel, oldest first."""
+        return self._posts(channel_id, lambda post: post.user_id in self.people)
+
+    def copies(self, channel_id: str) -> list[Post]:
+        """The bridged (source-stamped) live posts in the channel, oldest first."""
+        return self._posts(channel_id, lambda post: SOURCE_PROP in post.props)
+
+    def _posts(self, channel_id: str, keep: Callable[[Post], bool]) -> list[Post]:
+        found = [
+            p
+            for p in self.state.posts.values()
+            if p.channel_id == channel_id and not p.delete_at and not p.type and keep(p)
+        ]
+        return sorted(found, key=lambda p: (p.create_at, p.seq))
+
+    def emoji(self, post_id: str) -> set[str]:
+        """The emoji on a post."""
+        return {r.emoji_name for r in self.state.reactions.get(post_id, [])}
+
+    def compare(self, a: str, b: str) -> Difference:
+        """Both directions of the mirror of channels ``a`` and ``b``."""
+        lost: list[str] = []
+        doubled: list[str] = []
+        other: list[str] = []
+        for source, target in ((a, b), (b, a)):
+            originals = self.originals(source)
+            by_source: dict[str, list[Post]] = {}
+            copies = self.copies(target)
+            for copy in copies:
+                by_source.setdefault(str(copy.props[SOURCE_PROP]), []).append(copy)
+            lost += [o.message for o in originals if o.id not in by_source]
+            doubled += [o.message for o in originals if len(by_source.get(o.id, [])) > 1]
+            if [str(c.props[SOURCE_PROP]) for c in copies] != [o.id for o in originals if o.id in by_source]:
+                other.append(f"out of order in {target}")
+            for original in originals:
+                made = by_source.get(original.id)
+                if not made:
+                    continue
+                copy = made[0]
+                if copy.message != original.message:
+                    other.append(f"edit missing: {copy.message!r} != {original.message!r}")
+                if self.emoji(copy.id) != self.emoji(original.id):
+                    other.append(f"reactions differ on {original.message!r}")
+                if original.root_id:
+                    root_copy = by_source.get(original.root_id) or []
+                    if not root_copy or copy.root_id != root_copy[0].id:
+                        other.append(f"reply {original.message!r} not in its thread")
+        return Difference(lost, doubled, other)
+
+    def problems(self, a: str, b: str) -> list[str]:
+        """What differs, one line per kind (empty when the mirror is exact)."""
+        return self.compare(a, b).describe()
