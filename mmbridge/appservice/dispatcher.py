@@ -52,6 +52,7 @@ from ..types.integrations import ActionEvent, SlashCommandEvent
 from .ledger import is_durable, message_digest
 
 E = TypeVar("E", bound=Event)
+T = TypeVar("T")
 Handler = Callable[[Any], Awaitable[Any]]
 DropPredicate = Callable[[Event], Awaitable[bool]]
 H = TypeVar("H", bound=Handler)
@@ -63,8 +64,9 @@ Origin = Literal["live", "catchup", "replay"]
 class Delivery(Protocol):
     """Where the dispatcher reports what became of each durable event (the bridge's ledger)."""
 
-    async def starting(self, event: Event) -> None:
-        """The handlers of ``event`` are about to run (raising makes the dispatcher try again)."""
+    async def starting(self, event: Event) -> bool:
+        """The handlers of ``event`` are about to run; False skips them (the event changes
+        nothing already handled). Raising makes the dispatcher ask again."""
         ...
 
     async def handled(self, event: Event) -> None:
@@ -395,8 +397,18 @@ class Dispatcher:
     async def _deliver(self, event: Event) -> Any:
         """Handle ``event``: durable events are tried again on failure, then parked; either way the
         delivery hears of it before the channel's next event."""
-        if self.delivery is not None and is_durable(event):
-            await self._settle(functools.partial(self.delivery.starting, event))
+        # Asked here, in the channel's order, not at dispatch: whether a reaction's removal
+        # changes anything depends on the add queued before it.
+        delivery = self.delivery
+        if (
+            delivery is not None
+            and is_durable(event)
+            and not await self._settle(functools.partial(delivery.starting, event))
+        ):
+            self.stats.dropped_duplicate += 1
+            # Recorded all the same (changes nothing), so a replayed dead letter is closed too.
+            await self._settle(functools.partial(delivery.handled, event))
+            return None
         attempt = 0
         while True:
             attempt += 1
@@ -430,6 +442,8 @@ class Dispatcher:
                     delay,
                 )
                 await self._pause(delay)
+                if self._closing:
+                    raise  # not recorded: the next start catches it up
                 continue
             if self.delivery is not None and is_durable(event):
                 await self._settle(functools.partial(self.delivery.handled, event))
@@ -439,14 +453,13 @@ class Dispatcher:
         assert self.delivery is not None
         await self.delivery.failed(event, error, attempts)
 
-    async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
+    async def _settle(self, write: Callable[[], Awaitable[T]]) -> T:
         """Run a ledger write until it succeeds: the channel's next event must not be handled
         before this one is recorded (a position past an unrecorded event would lose it)."""
         delay = 0.05
         while True:
             try:
-                await write()
-                return
+                return await write()
             except Exception as exc:
                 if self._closing:
                     raise

@@ -273,6 +273,7 @@ class IntentAPI:
         store = self._appservice.store
         entry = await store.get_outbox(source)
         if entry is not None and entry.post_id:
+            await self.ensure_registered()  # the author's id, for an intent made before its first use
             return Post(
                 id=PostID(entry.post_id), channel_id=ChannelID(entry.channel_id), user_id=self._user_id
             )

@@ -151,15 +151,27 @@ class EventLedger:
         async with self.db.transaction() as conn:
             await self._write(conn, event)
 
-    async def starting(self, event: Event) -> None:
-        """``event``'s handlers are about to run. A reaction becomes "in doubt" until they return:
-        killed in between, the other side may or may not have it, and catch-up then sets it to
-        what the server shows (reaction handlers are idempotent: adding one twice or removing a
-        missing one changes nothing)."""
+    async def starting(self, event: Event) -> bool:
+        """``event``'s handlers are about to run; False when they need not (a reaction added that
+        handlers saw present, or removed that they never saw: the server re-sends adds and sends
+        removals of reactions that never were).
+
+        A reaction becomes "in doubt" until they return: killed in between, the other side may or
+        may not have it, and catch-up then sets it to what the server shows (reaction handlers
+        are idempotent: adding one twice or removing a missing one changes nothing)."""
+        if not isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
+            return True
+        r = event.reaction
+        state = await self.reaction_state(r.post_id, r.user_id, r.emoji_name)
         if isinstance(event, ReactionAddedEvent):
+            if state == PRESENT:
+                return False
             await self._set_reaction(self.db, event, ADDING)
-        elif isinstance(event, ReactionRemovedEvent):
+        else:
+            if state is None:
+                return False
             await self._set_reaction(self.db, event, REMOVING)
+        return True
 
     async def _set_reaction(self, conn: Connection | Database, event: Event, state: str) -> None:
         assert isinstance(event, ReactionAddedEvent | ReactionRemovedEvent)
@@ -184,8 +196,13 @@ class EventLedger:
 
     async def _write(self, conn: Connection, event: Event) -> None:
         channel = event.channel_id
-        keyed = ledger_key(event)
-        if keyed is not None:
+        keys = [ledger_key(event)]
+        if isinstance(event, PostedEvent) and event.post.edit_at:
+            # Posted with its current text: its edit so far needs no event of its own.
+            keys.append(ledger_key(PostEditedEvent(post=event.post, broadcast=event.broadcast)))
+        for keyed in keys:
+            if keyed is None:
+                continue
             key, event_time = keyed
             await conn.execute(
                 "INSERT INTO mmbridge_handled (bridge_id, event_key, channel_id, event_time) "
@@ -224,8 +241,8 @@ class EventLedger:
 
     def note_seen(self, channel_id: str, update_at: int) -> None:
         """Remember that the channel's changes up to ``update_at`` need nothing more (echoes
-        dropped, catch-up rows already handled); written by the next :meth:`record` there or by
-        :meth:`flush_seen`."""
+        dropped, catch-up rows already handled); written by :meth:`flush_seen` once the channel
+        is idle (never by :meth:`record`: events queued before it would be passed)."""
         if update_at > self._seen.get(channel_id, 0):
             self._seen[channel_id] = update_at
 
@@ -422,9 +439,9 @@ class LedgerDelivery:
         self.ledger = ledger
         self._replaying: dict[int, str] = {}
 
-    async def starting(self, event: Event) -> None:
-        """The handlers of ``event`` are about to run."""
-        await self.ledger.starting(event)
+    async def starting(self, event: Event) -> bool:
+        """The handlers of ``event`` are about to run: whether they need to."""
+        return await self.ledger.starting(event)
 
     def replaying(self, event: Event, letter_id: str) -> None:
         """``event`` is the dead letter ``letter_id`` being handled again."""

@@ -54,7 +54,7 @@ from ..appservice import (
 )
 from ..appservice.catchup import CatchUp
 from ..appservice.dispatcher import HandlerRetry
-from ..appservice.ledger import PRESENT, EventLedger, LedgerDelivery
+from ..appservice.ledger import EventLedger, LedgerDelivery
 from ..appservice.store import appservice_upgrade_table
 from ..db import (
     Database,
@@ -77,8 +77,6 @@ from ..types import (
     Event,
     Post,
     PostID,
-    ReactionAddedEvent,
-    ReactionRemovedEvent,
     StreamReset,
     Team,
     TeamID,
@@ -314,9 +312,13 @@ class Bridge(Generic[SettingsT]):
             stack.push_async_callback(self.appservice.close)
             await self._start_appservice()
             await self._guard_setup(self.prepare(), "preparing the bridge")
+            # Held before the first live event can arrive (by webhook or WebSocket): what the
+            # channels missed while the bridge was down goes first.
+            caught_up = {*self.watched_channels(), *await self.ledger.positions()}
+            self.dispatcher.hold(caught_up)
             await self._start_receiver(stack)
             await self._guard_setup(self._provision(), "provisioning the bridge's integrations")
-            await self._start_stream(stack)
+            await self._start_stream(stack, caught_up)
             await self.started()
         except BaseException:
             await stack.aclose()
@@ -498,11 +500,8 @@ class Bridge(Generic[SettingsT]):
         for command in commands:
             await provisioner.ensure_command(command)
 
-    async def _start_stream(self, stack: AsyncExitStack) -> None:
+    async def _start_stream(self, stack: AsyncExitStack, channels: set[str]) -> None:
         self._failed = asyncio.get_running_loop().create_future()
-        # Held before the first live event can arrive: what was missed goes first.
-        channels = {*self.watched_channels(), *await self.ledger.positions()}
-        self.dispatcher.hold(channels)
         stack.push_async_callback(self._stop_background)
         self._reader = asyncio.create_task(self._read(), name=f"{self.bridge_id} websocket")
         stack.push_async_callback(self._stop_stream)
@@ -559,17 +558,8 @@ class Bridge(Generic[SettingsT]):
         return await self.appservice.bot.posts.get(PostID(post_id))
 
     async def _is_dropped(self, event: Event) -> bool:
-        """Echoes, and reaction events that change nothing the handlers saw (the server re-sends
-        an add of a reaction that is there, and sends a removal of one that never was)."""
-        if self.echoes is not None and await self.echoes(event):
-            return True
-        if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
-            r = event.reaction
-            state = await self.ledger.reaction_state(r.post_id, r.user_id, r.emoji_name)
-            if isinstance(event, ReactionAddedEvent):
-                return state == PRESENT
-            return state is None
-        return False
+        """Echoes (reactions that change nothing are skipped by the ledger, in order)."""
+        return self.echoes is not None and await self.echoes(event)
 
     # ---- durable delivery ---------------------------------------------------------------------------
 
