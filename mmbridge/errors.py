@@ -8,7 +8,6 @@ error's message or repr: messages come from the server's AppError and the reques
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 
@@ -80,6 +79,19 @@ class MattermostConnectionError(MattermostError):
 
 class MalformedResponseError(MattermostError):
     """The server answered with something that is not the JSON it should have sent."""
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """The server's answer was over the client's size limit, counted after decompression.
+
+    The read stopped at ``limit`` bytes (or at once, when ``Content-Length`` already said more)
+    and the connection was closed. Never retried: the same request would get the same answer.
+    ``status`` is the answer's HTTP status; ``limit`` the bound in bytes.
+    """
+
+    def __init__(self, message: str, *, limit: int, **kwargs: str | int) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.limit = limit
 
 
 class BadRequestError(MattermostError):
@@ -187,8 +199,12 @@ def error_from_response(
     error_id = ""
     detailed = ""
     message = ""
+    # Imported here: mmbridge.types imports this module, and safejson bounds the nesting
+    # (json.loads would raise a bare RecursionError on a deeply nested error body).
+    from .types.safejson import loads
+
     try:
-        data = json.loads(body) if body else None
+        data = loads(body) if body else None
     except ValueError:
         data = None
     if isinstance(data, dict):

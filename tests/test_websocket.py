@@ -364,3 +364,79 @@ async def test_a_sequence_gap_makes_the_stream_ask_for_a_replay(
         assert not events.of(StreamReset)  # the server had everything: nothing was lost
         seqs = [e.seq for e in events.events]
         assert seqs == list(range(len(seqs)))
+
+
+async def test_an_oversized_frame_makes_the_stream_reconnect_and_go_on(
+    emulator: Emulator, bot: ClientAPI, alice: ClientAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert WebSocketStream(bot.http).max_message_size == 16 * 1024 * 1024  # the default, not 0
+    consumer = Consumer(WebSocketStream(bot.http, reconnect=FAST_RECONNECT, max_message_size=64 * 1024))
+    try:
+        await consumer.first(HelloEvent)
+        big = '{"event": "huge", "data": {"blob": "' + "x" * 100_000 + '"}}'
+        emulator.faults.ws_send_raw(big, user_id=emulator.seed.bot_user_id)
+        post = await alice.posts.create(ChannelID(emulator.seed.channel_id), "after the big frame")
+        await consumer.wait_for(
+            lambda evs: any(isinstance(e, PostedEvent) and e.post.id == post.id for e in evs)
+        )
+        assert consumer.stream.oversized_messages == 1
+        assert consumer.stream.reconnects == 1  # resumed: the post, sent after, was replayed
+        assert not consumer.of(StreamReset)
+        seqs = [e.seq for e in consumer.events]
+        assert seqs == list(range(len(seqs)))
+    finally:
+        await consumer.stop()
+    assert "over max_message_size (65536 bytes)" in caplog.text
+
+
+async def test_an_oversized_event_replayed_again_gives_a_reset_not_a_loop(
+    emulator: Emulator, bot: ClientAPI, alice: ClientAPI
+) -> None:
+    consumer = Consumer(WebSocketStream(bot.http, reconnect=FAST_RECONNECT, max_message_size=64 * 1024))
+    try:
+        await consumer.first(HelloEvent)
+        emulator.events.publish(  # an event with a seq: the server replays it on every resume
+            "huge_event", {"blob": "x" * 100_000}, Broadcast(user_id=emulator.seed.bot_user_id)
+        )
+        reset = await consumer.first(StreamReset)
+        assert "max_message_size" in reset.reason  # type: ignore[attr-defined]
+        post = await alice.posts.create(ChannelID(emulator.seed.channel_id), "after the reset")
+        await consumer.wait_for(
+            lambda evs: any(isinstance(e, PostedEvent) and e.post.id == post.id for e in evs)
+        )
+        assert consumer.stream.oversized_messages == 2  # once, then once more on the resume
+        assert not any(isinstance(e, UnknownEvent) and e.type == "huge_event" for e in consumer.events)
+    finally:
+        await consumer.stop()
+
+
+class FailsOnce(WebSocketStream):
+    """A stream whose frame handling has a bug the first time it sees ``boom``."""
+
+    failed = False
+
+    def _accept(self, text: str) -> list[Event]:
+        if "boom" in text and not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug in frame handling")
+        return super()._accept(text)
+
+
+async def test_an_unexpected_reader_failure_is_logged_and_the_stream_reconnects(
+    emulator: Emulator, bot: ClientAPI, alice: ClientAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    consumer = Consumer(FailsOnce(bot.http, reconnect=FAST_RECONNECT))
+    try:
+        await consumer.first(HelloEvent)
+        emulator.faults.ws_send_raw('{"boom": true}', user_id=emulator.seed.bot_user_id)
+        post = await alice.posts.create(ChannelID(emulator.seed.channel_id), "after the failure")
+        await consumer.wait_for(
+            lambda evs: any(isinstance(e, PostedEvent) and e.post.id == post.id for e in evs)
+        )
+        assert consumer.stream.reader_failures == 1
+        assert consumer.stream.reconnects == 1
+        assert not consumer.task.done()
+    finally:
+        await consumer.stop()
+    assert "websocket reader failed (RuntimeError)" in caplog.text
+    assert "a bug in frame handling" in caplog.text  # the traceback is in the log

@@ -16,6 +16,7 @@ from .endpoints import (
 )
 from .http import HTTPAPI, HTTPResponse, RequestObserver
 from .ratelimit import RateLimiter
+from .redaction import SecretFilter
 from .retry import NO_RETRY, RetryPolicy
 from .txn import RandomPrefixTransactionIDs, TransactionIDSource
 from .websocket import ReconnectPolicy, WebSocketStream
@@ -36,6 +37,7 @@ __all__ = [
     "ReconnectPolicy",
     "RequestObserver",
     "RetryPolicy",
+    "SecretFilter",
     "SystemAPI",
     "TeamsAPI",
     "TokensAPI",

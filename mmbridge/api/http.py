@@ -11,6 +11,19 @@ Retry rules, chosen so that a retry never does something twice:
 * 500 ``api.post.deduplicate_create_post.pending`` (the same create is still in flight on the
   server): retried for idempotent requests; the retry then gets the post that was made.
 * Anything else raises the matching :class:`~mmbridge.errors.MattermostError` at once.
+
+Bounds on what the server sends, so a broken or hostile server cannot exhaust memory or time:
+
+* Bodies are read in chunks and counted after decompression: over ``max_response_size`` (JSON
+  answers, 64 MiB) or ``max_download_size`` (raw answers such as files, 100 MiB) the read stops
+  and :class:`~mmbridge.errors.ResponseTooLargeError` is raised, at once when ``Content-Length``
+  already says more. It is not retried: the same request would get the same answer.
+* An error answer's body is only read up to 64 KiB (enough for any AppError), then cut off.
+* ``timeout`` covers each whole try, body included, so a body that trickles forever ends; an
+  idempotent request is retried after that like any timeout, so one call lasts at most about
+  ``max_attempts * timeout`` plus the backoff.
+* WebSocket messages are capped at ``max_ws_message_size`` (16 MiB); a bigger one closes the
+  socket, and the stream reconnects (see :mod:`mmbridge.api.websocket`).
 """
 
 from __future__ import annotations
@@ -32,11 +45,14 @@ from ..errors import (
     MalformedResponseError,
     MattermostConnectionError,
     MattermostError,
+    ResponseTooLargeError,
     error_from_response,
 )
 from ..types import safejson
 from .ratelimit import RateLimiter
+from .redaction import SecretFilter
 from .retry import RetryPolicy
+from .validation import MAX_FILE_SIZE
 
 RequestObserver = Callable[[str, str, int, float], None]
 """Called after every HTTP exchange with (method, path, status or 0, seconds)."""
@@ -47,6 +63,15 @@ PayloadFactory = Callable[[], Payload]
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
 DEFAULT_USER_AGENT: Final = "mmbridge/0.1"
+DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
+"""The largest JSON answer read by default (bytes, after decompression)."""
+DEFAULT_MAX_DOWNLOAD_SIZE: Final = MAX_FILE_SIZE
+"""The largest raw answer (a file, an image) read by default: the server's default file limit."""
+DEFAULT_MAX_WS_MESSAGE_SIZE: Final = 16 * 1024 * 1024
+"""The largest WebSocket message accepted by default (bytes)."""
+ERROR_BODY_LIMIT: Final = 64 * 1024
+"""How much of an error answer's body is read; the rest is cut off (an AppError is small)."""
+_READ_CHUNK: Final = 64 * 1024
 
 
 class HTTPResponse:
@@ -85,6 +110,10 @@ class _Shared:
         user_agent: str,
         observer: RequestObserver | None,
         log: logging.Logger,
+        max_response_size: int,
+        max_download_size: int,
+        max_ws_message_size: int,
+        redactor: SecretFilter | None,
     ) -> None:
         self.base_url = base_url
         self.api_url = base_url / "api" / "v4"
@@ -96,6 +125,10 @@ class _Shared:
         self.timeout = timeout
         self.user_agent = user_agent
         self.observer = observer
+        self.max_response_size = max_response_size
+        self.max_download_size = max_download_size
+        self.max_ws_message_size = max_ws_message_size
+        self.redactor = redactor
         self.paused_until = 0.0
         self.server_version = ""
         self.closed = False
@@ -125,8 +158,13 @@ class HTTPAPI:
         session: an aiohttp session to use instead of creating one (the caller then closes it).
         retry: the retry policy.
         rate_limiter: a client-side limiter; ``None`` sends as fast as the server allows.
-        timeout: the total time for one try of one request, in seconds.
+        timeout: the total time for one try of one request, in seconds, reading the body included.
         observer: a callback after each exchange, for metrics.
+        max_response_size: the largest JSON answer read (bytes, after decompression).
+        max_download_size: the largest raw answer (:meth:`request_raw`: files, images) read.
+        max_ws_message_size: the largest WebSocket message accepted (bytes).
+        redactor: a log filter that learns every token this API and its siblings use, so that no
+            log line shows them (see :mod:`mmbridge.api.redaction`).
     """
 
     __slots__ = ("_authorization", "_shared")
@@ -143,10 +181,23 @@ class HTTPAPI:
         user_agent: str = DEFAULT_USER_AGENT,
         observer: RequestObserver | None = None,
         log: logging.Logger | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        max_download_size: int = DEFAULT_MAX_DOWNLOAD_SIZE,
+        max_ws_message_size: int = DEFAULT_MAX_WS_MESSAGE_SIZE,
+        redactor: SecretFilter | None = None,
     ) -> None:
         url = URL(base_url)
         if not url.is_absolute() or url.scheme not in ("http", "https"):
             raise ValueError("base_url must be an absolute http:// or https:// URL")
+        for name, size in (
+            ("max_response_size", max_response_size),
+            ("max_download_size", max_download_size),
+            ("max_ws_message_size", max_ws_message_size),
+        ):
+            if size <= 0:
+                raise ValueError(f"{name} must be a positive number of bytes")
+        if redactor is not None and token:
+            redactor.add(token)
         self._authorization = f"Bearer {token}" if token else None
         self._shared = _Shared(
             url.with_path(url.path.rstrip("/"), encoded=True).with_query(None),
@@ -157,6 +208,10 @@ class HTTPAPI:
             user_agent,
             observer,
             log or logging.getLogger("mmbridge.api"),
+            max_response_size,
+            max_download_size,
+            max_ws_message_size,
+            redactor,
         )
 
     def __repr__(self) -> str:
@@ -200,13 +255,36 @@ class HTTPAPI:
         return self._shared.limiter
 
     @property
+    def redactor(self) -> SecretFilter | None:
+        """The log filter that learns this family's tokens, if one was given."""
+        return self._shared.redactor
+
+    @property
+    def max_response_size(self) -> int:
+        """The largest JSON answer read, in bytes (shared with siblings)."""
+        return self._shared.max_response_size
+
+    @property
+    def max_download_size(self) -> int:
+        """The largest raw answer (file, image) read, in bytes (shared with siblings)."""
+        return self._shared.max_download_size
+
+    @property
+    def max_ws_message_size(self) -> int:
+        """The largest WebSocket message accepted, in bytes (shared with siblings)."""
+        return self._shared.max_ws_message_size
+
+    @property
     def server_version(self) -> str:
         """The last ``X-Version-Id`` the server sent (empty before the first answer)."""
         return self._shared.server_version
 
     def with_token(self, token: str | None) -> HTTPAPI:
         """An API for another token that shares everything else with this one (cheaply: one
-        object and the header value)."""
+        object and the header value). The token is added to the redactor, if there is one."""
+        redactor = self._shared.redactor
+        if redactor is not None and token:
+            redactor.add(token)
         sibling = HTTPAPI.__new__(HTTPAPI)
         sibling._authorization = f"Bearer {token}" if token else None
         sibling._shared = self._shared
@@ -233,18 +311,28 @@ class HTTPAPI:
         await self.close()
 
     async def ws_connect(
-        self, path: Sequence[str], params: Mapping[str, str], *, heartbeat: float
+        self,
+        path: Sequence[str],
+        params: Mapping[str, str],
+        *,
+        heartbeat: float,
+        max_msg_size: int | None = None,
     ) -> aiohttp.ClientWebSocketResponse:
         """Open a WebSocket on an API path, authenticated like every request.
 
-        A refused handshake raises the matching :class:`MattermostError` (401 for a bad token).
+        A message over ``max_msg_size`` bytes (default :attr:`max_ws_message_size`) closes the
+        socket with code 1009 and is received as an ``ERROR`` message. A refused handshake raises
+        the matching :class:`MattermostError` (401 for a bad token).
         """
         url = self.url(path).with_scheme("wss" if self.base_url.scheme == "https" else "ws")
         if params:
             url = url.with_query(params)
+        limit = self.max_ws_message_size if max_msg_size is None else max_msg_size
+        if limit <= 0:
+            raise ValueError("max_msg_size must be a positive number of bytes")
         try:
             return await self._shared.get_session().ws_connect(
-                url, headers=self._auth_headers(), heartbeat=heartbeat, autoping=True, max_msg_size=0
+                url, headers=self._auth_headers(), heartbeat=heartbeat, autoping=True, max_msg_size=limit
             )
         except aiohttp.WSServerHandshakeError as exc:
             raise error_from_response(exc.status, b"", method="GET", path=url.path) from None
@@ -275,6 +363,9 @@ class HTTPAPI:
             idempotent: whether sending twice is harmless; defaults to True except for POST.
             dedupe: the server deduplicates this request within its 30 s window (post creation);
                 retries after an ambiguous failure stop at :attr:`RetryPolicy.dedupe_window`.
+
+        Raises:
+            ResponseTooLargeError: the answer is over :attr:`max_response_size`.
         """
         response = await self.request_raw(
             method,
@@ -284,6 +375,7 @@ class HTTPAPI:
             payload=payload,
             idempotent=idempotent,
             dedupe=dedupe,
+            max_size=self.max_response_size,
         )
         if not response.body:
             return None
@@ -299,8 +391,19 @@ class HTTPAPI:
         payload: PayloadFactory | None = None,
         idempotent: bool | None = None,
         dedupe: bool = False,
+        max_size: int | None = None,
     ) -> HTTPResponse:
-        """Like :meth:`request` but return the whole response (status, headers, raw body)."""
+        """Like :meth:`request` but return the whole response (status, headers, raw body).
+
+        ``max_size`` bounds the body (bytes, after decompression); by default it is
+        :attr:`max_download_size`, since raw answers are files and images.
+
+        Raises:
+            ResponseTooLargeError: the answer is over ``max_size``.
+        """
+        limit = self.max_download_size if max_size is None else max_size
+        if limit <= 0:
+            raise ValueError("max_size must be a positive number of bytes")
         url = self.url(path)
         if params:
             url = url.with_query({key: str(value) for key, value in params.items()})
@@ -315,7 +418,7 @@ class HTTPAPI:
 
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
-        return await self._send(method, url, headers, make_body, idempotent, dedupe)
+        return await self._send(method, url, headers, make_body, idempotent, dedupe, limit)
 
     async def _send(
         self,
@@ -325,6 +428,7 @@ class HTTPAPI:
         make_body: PayloadFactory | None,
         idempotent: bool,
         dedupe: bool,
+        limit: int,
     ) -> HTTPResponse:
         shared = self._shared
         policy = self.retry
@@ -350,8 +454,11 @@ class HTTPAPI:
                 async with session.request(
                     method, url, data=body, headers=headers, timeout=shared.timeout
                 ) as resp:
-                    content = await resp.read()
+                    content = await self._read_body(method, url, resp, limit)
                     response = HTTPResponse(resp.status, resp.headers, content)
+            except ResponseTooLargeError as exc:
+                self._observe(method, url, exc.status, sent_at)
+                raise
             except aiohttp.ClientConnectorError as exc:
                 self._observe(method, url, 0, sent_at)
                 error = MattermostConnectionError(
@@ -419,6 +526,39 @@ class HTTPAPI:
                 delay,
             )
             await asyncio.sleep(delay)
+
+    async def _read_body(self, method: str, url: URL, resp: aiohttp.ClientResponse, limit: int) -> bytes:
+        """The body, read in chunks and counted as decompressed, so neither a lying or missing
+        ``Content-Length`` nor a gzip bomb makes it bigger than ``limit``."""
+        if resp.status >= 400:
+            limit = min(limit, ERROR_BODY_LIMIT)
+        elif resp.content_length is not None and resp.content_length > limit:
+            resp.close()
+            raise self._too_large(method, url, resp, limit, f"Content-Length says {resp.content_length}")
+        body = bytearray()
+        while True:
+            chunk = await resp.content.read(_READ_CHUNK)
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > limit:
+                resp.close()  # the rest is never read; the connection is not reused
+                if resp.status >= 400:
+                    return bytes(body[:limit])  # enough to tell the error
+                raise self._too_large(method, url, resp, limit, "the body went on past it")
+
+    def _too_large(
+        self, method: str, url: URL, resp: aiohttp.ClientResponse, limit: int, detail: str
+    ) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the answer is over the client's limit of {limit} bytes ({detail}); "
+            "raise max_response_size or max_download_size if it is legitimate",
+            limit=limit,
+            status=resp.status,
+            method=method,
+            path=url.path,
+            request_id=resp.headers.get("X-Request-Id", ""),
+        )
 
     async def _wait_for_turn(self) -> None:
         shared = self._shared

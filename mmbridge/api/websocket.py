@@ -10,6 +10,13 @@ going on, so the bridge knows to re-sync over REST instead of silently missing e
 Guarantees to the consumer: events arrive in ``seq`` order, none twice (replayed duplicates are
 dropped), and any possible loss is announced by a ``StreamReset``. Frames that are not valid
 JSON are logged and skipped; unknown event types arrive as ``UnknownEvent``.
+
+The reader is supervised: whatever goes wrong while reading or parsing a frame is logged, and
+the stream reconnects; only a refused token or :meth:`WebSocketStream.close` end it. A message
+over ``max_message_size`` (16 MiB by default) closes the socket (aiohttp cannot skip it) and the
+stream resumes; when the resumed connection meets the oversized message again (the server
+replays it), the stream starts a fresh connection instead, announced by a ``StreamReset``, so
+one huge event cannot stall the stream forever.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from ..errors import (
 from ..types import safejson
 from ..types.events import Event, HelloEvent, StreamReset, parse_event
 from .http import HTTPAPI
+
+MESSAGE_TOO_BIG = aiohttp.WSCloseCode.MESSAGE_TOO_BIG
 
 
 @attrs.frozen
@@ -59,6 +68,10 @@ class _SequenceGap(Exception):
     """An event arrived with a ``seq`` past the next expected one."""
 
 
+class _Oversized(Exception):
+    """A message over the size limit closed the socket."""
+
+
 class WebSocketStream:
     """Mattermost's ``/api/v4/websocket`` as an async iterator of typed events.
 
@@ -75,11 +88,16 @@ class WebSocketStream:
         *,
         reconnect: ReconnectPolicy | None = None,
         heartbeat: float = 30.0,
+        max_message_size: int | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.http = http
         self.reconnect = reconnect or ReconnectPolicy()
         self.heartbeat = heartbeat
+        #: The largest message accepted, in bytes (default: the HTTP layer's ``max_ws_message_size``).
+        self.max_message_size = http.max_ws_message_size if max_message_size is None else max_message_size
+        if self.max_message_size <= 0:
+            raise ValueError("max_message_size must be a positive number of bytes")
         self.log = log or logging.getLogger("mmbridge.websocket")
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closing = False
@@ -87,8 +105,13 @@ class WebSocketStream:
         self._next_seq = 0
         self._action_seq = 0
         self._wake = asyncio.Event()
+        self._fresh_reason = ""  # when set, the next connection does not resume
         self.reconnects = 0
         self.skipped_frames = 0
+        #: Messages over ``max_message_size`` (each closed a socket).
+        self.oversized_messages = 0
+        #: Unexpected failures of the reader (each was logged and made the stream reconnect).
+        self.reader_failures = 0
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -134,6 +157,7 @@ class WebSocketStream:
         """Yield events until :meth:`close`; reconnect and resume whenever the socket drops."""
         failures = 0
         gaps = 0
+        oversized_at = -1  # next_seq when the last oversized message came
         while not self._stopped():
             connected_at = time.monotonic()
             try:
@@ -160,6 +184,21 @@ class WebSocketStream:
                 self.log.warning("sequence gap; reconnecting to have the server replay")
                 if gaps > 2:  # the gap keeps coming back: do not spin
                     await self._wait_before_reconnect(gaps - 2, "repeated sequence gaps")
+                continue
+            except _Oversized:
+                if oversized_at == self._next_seq:
+                    # The same place again: most likely the server replays that very event.
+                    self._fresh_reason = "an event over max_message_size could not be received"
+                    self.log.warning("websocket: %s; starting a new connection", self._fresh_reason)
+                oversized_at = self._next_seq
+                failures = failures + 1 if not received else 1
+                await self._wait_before_reconnect(failures, "message too large")
+                continue
+            except Exception as exc:  # a bug or an unforeseen failure must not end the stream
+                self.reader_failures += 1
+                self.log.error("websocket reader failed (%s); reconnecting", _describe(exc), exc_info=True)
+                failures += 1
+                await self._wait_before_reconnect(failures, "reader failed")
                 continue
             finally:
                 await ws.close()
@@ -188,9 +227,12 @@ class WebSocketStream:
     async def _connect(self) -> aiohttp.ClientWebSocketResponse:
         params: dict[str, str] = {}
         if self._connection_id:
-            params = {"connection_id": self._connection_id, "sequence_number": str(self._next_seq)}
             self.reconnects += 1
-        ws = await self.http.ws_connect(("websocket",), params, heartbeat=self.heartbeat)
+            if not self._fresh_reason:
+                params = {"connection_id": self._connection_id, "sequence_number": str(self._next_seq)}
+        ws = await self.http.ws_connect(
+            ("websocket",), params, heartbeat=self.heartbeat, max_msg_size=self.max_message_size
+        )
         self.log.debug("websocket open (resuming=%s)", bool(params))
         return ws
 
@@ -202,7 +244,16 @@ class WebSocketStream:
             elif message.type is aiohttp.WSMsgType.BINARY:
                 self._skip("binary frame (msgpack is not requested)")
             elif message.type is aiohttp.WSMsgType.ERROR:
-                self.log.info("websocket error: %s", _describe(ws.exception()))
+                error = message.data if isinstance(message.data, BaseException) else ws.exception()
+                if isinstance(error, aiohttp.WebSocketError) and error.code == MESSAGE_TOO_BIG:
+                    self.oversized_messages += 1
+                    self.log.warning(
+                        "websocket: a message over max_message_size (%d bytes) closed the socket: %s",
+                        self.max_message_size,
+                        _describe(error),
+                    )
+                    raise _Oversized
+                self.log.info("websocket error: %s", _describe(error))
                 return
 
     def _accept(self, text: str) -> list[Event]:
@@ -221,6 +272,10 @@ class WebSocketStream:
         except MalformedResponseError as exc:
             self._skip(str(exc))
             return []
+        except Exception as exc:  # a parser bug: skip the frame (a reconnect would replay it)
+            self.log.error("websocket: parsing a frame failed", exc_info=True)
+            self._skip(f"a frame the parser failed on ({type(exc).__name__})")
+            return []
         if isinstance(event, HelloEvent):
             return self._hello(event)
         if event.seq < 0:
@@ -236,7 +291,7 @@ class WebSocketStream:
     def _hello(self, hello: HelloEvent) -> list[Event]:
         events: list[Event] = []
         if self._connection_id and hello.connection_id != self._connection_id:
-            reason = "the server could not replay the events missed while disconnected"
+            reason = self._fresh_reason or "the server could not replay the events missed while disconnected"
             self.log.warning("websocket stream reset: %s", reason)
             events.append(
                 StreamReset(
@@ -247,6 +302,7 @@ class WebSocketStream:
             )
         self._connection_id = hello.connection_id
         self._next_seq = max(hello.seq, 0) + 1
+        self._fresh_reason = ""
         events.append(hello)
         return events
 
@@ -271,4 +327,5 @@ def _describe(exc: BaseException | None) -> str:
         return "unknown error"
     if isinstance(exc, MattermostError):
         return str(exc)
-    return type(exc).__name__ + (f": {exc}" if isinstance(exc, TimeoutError | OSError) else "")
+    shown = isinstance(exc, TimeoutError | OSError | aiohttp.WebSocketError)
+    return type(exc).__name__ + (f": {exc}" if shown else "")

@@ -17,6 +17,18 @@ Endpoints (under a prefix, ``/mattermost`` by default):
 Tokens are checked in constant time; an unknown token gets 401 and nothing is dispatched. Bodies
 are capped (413); a body that cannot be read gets 400 with the reason; a handler's failure is
 logged and answered with a generic message, never a 500 with details.
+
+Slow or piled-up requests cannot hold the receiver's memory or connections:
+
+* ``read_timeout`` (10 s): a connection whose request head has not fully arrived that long after
+  it opened (or after its last answer, when kept alive) is closed; a body not read whole within
+  it gets 408 and the connection is closed.
+* ``max_concurrent_requests`` (256): more integration requests at once than that get 503 with
+  ``Retry-After`` at once, before their body is read (counted in ``mmbridge_receiver_requests``
+  with status 503). ``/health`` and ``/metrics`` are not counted nor refused.
+
+When :meth:`Receiver.make_app` is mounted in another application, the head timeout is that
+application's runner's (``keepalive_timeout``); the body deadline and the cap still hold.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from ..api.redaction import SecretFilter
 from ..errors import ForbiddenError, NotFoundError
 from ..types import Event, OutgoingWebhookEvent, Post, PostedEvent
 from ..types.integrations import ActionResponse, CommandResponse, DialogResponse, WebhookResponse
@@ -43,15 +56,23 @@ PostReader = Callable[[str], Awaitable[Post]]
 ACTION_SECRET_KEY = "mmbridge_secret"  # noqa: S105 - the name of a field
 """The key of the bridge's secret in an interactive action's ``context``."""
 DEFAULT_MAX_BODY = 256 * 1024
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_MAX_CONCURRENT_REQUESTS = 256
+#: The longest the unread rest of a refused body is drained, so the client still gets the answer.
+MAX_LINGER = 2.0
 
 
 class IntegrationTokens:
-    """The tokens the receiver accepts, by kind: ``webhook``, ``command``, ``action``."""
+    """The tokens the receiver accepts, by kind: ``webhook``, ``command``, ``action``.
+
+    With a ``redactor``, each token added is also masked in every log line from then on.
+    """
 
     KINDS = ("webhook", "command", "action")
 
-    def __init__(self) -> None:
+    def __init__(self, *, redactor: SecretFilter | None = None) -> None:
         self._tokens: dict[str, set[str]] = {kind: set() for kind in self.KINDS}
+        self._redactor = redactor
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{kind}={len(tokens)}" for kind, tokens in self._tokens.items())
@@ -61,6 +82,8 @@ class IntegrationTokens:
         """Accept ``token`` for ``kind`` (empty tokens are never accepted)."""
         if token:
             self._tokens[kind].add(token)
+            if self._redactor is not None:
+                self._redactor.add(token)
 
     def discard(self, kind: str, token: str) -> None:
         """Stop accepting ``token``."""
@@ -79,10 +102,11 @@ class IntegrationTokens:
 class _Problem(Exception):
     """A request refused with ``status`` and ``message``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close  # the body was not read whole: the connection cannot be reused
 
 
 class Receiver:
@@ -90,6 +114,12 @@ class Receiver:
 
     Mount :meth:`make_app` in an aiohttp application (``parent.add_subapp("/mm", ...)``) or run
     it alone with :meth:`start`.
+
+    Args:
+        max_body_size: the largest request body read (bytes); a bigger one gets 413.
+        read_timeout: seconds for a request head to arrive (when served by :meth:`start`) and,
+            separately, for its body to be read whole (408 past it).
+        max_concurrent_requests: integration requests handled at once; more get 503.
     """
 
     def __init__(
@@ -101,6 +131,8 @@ class Receiver:
         health_checks: Mapping[str, HealthCheck] | None = None,
         prefix: str = "/mattermost",
         max_body_size: int = DEFAULT_MAX_BODY,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
         serve_metrics: bool = True,
         post_reader: PostReader | None = None,
         log: logging.Logger | None = None,
@@ -110,7 +142,13 @@ class Receiver:
         self.metrics = metrics or BridgeMetrics()
         self.health_checks = dict(health_checks or {})
         self.prefix = prefix.rstrip("/")
+        if read_timeout <= 0:
+            raise ValueError("read_timeout must be a positive number of seconds")
+        if max_concurrent_requests < 1:
+            raise ValueError("max_concurrent_requests must be at least 1")
         self.max_body_size = max_body_size
+        self.read_timeout = read_timeout
+        self.max_concurrent_requests = max_concurrent_requests
         self.serve_metrics = serve_metrics
         self.post_reader = post_reader
         self.log = log or logging.getLogger("mmbridge.receiver")
@@ -118,6 +156,13 @@ class Receiver:
         self._status_runner: web.AppRunner | None = None
         self.url: URL | None = None
         self.status_url: URL | None = None
+        self._in_flight = 0
+        self._refusing = False
+
+    @property
+    def in_flight(self) -> int:
+        """Integration requests being handled now."""
+        return self._in_flight
 
     def make_app(self) -> web.Application:
         """The aiohttp application with every endpoint."""
@@ -161,7 +206,14 @@ class Receiver:
         return self.status_url
 
     async def _serve(self, app: web.Application, host: str, port: int) -> tuple[web.AppRunner, URL]:
-        runner = web.AppRunner(app, access_log=None)
+        # keepalive_timeout is also how long aiohttp waits for a request head (from the connection's
+        # start or its last answer): the only bound it has on a head that trickles in.
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=self.read_timeout,
+            lingering_time=min(self.read_timeout, MAX_LINGER),
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
@@ -183,16 +235,39 @@ class Receiver:
         self, name: str, handle: Callable[[web.Request], Awaitable[web.Response]]
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def endpoint(request: web.Request) -> web.Response:
-            try:
-                response = await handle(request)
-            except _Problem as problem:
-                response = web.json_response({"error": problem.message}, status=problem.status)
-            except inbound.InboundError as exc:
-                response = web.json_response({"error": str(exc)}, status=400)
+            if self._in_flight >= self.max_concurrent_requests:
+                response = self._busy(name)
+            else:
+                self._refusing = False
+                self._in_flight += 1
+                try:
+                    response = await handle(request)
+                except _Problem as problem:
+                    response = web.json_response({"error": problem.message}, status=problem.status)
+                    if problem.close:
+                        response.force_close()
+                except inbound.InboundError as exc:
+                    response = web.json_response({"error": str(exc)}, status=400)
+                finally:
+                    self._in_flight -= 1
             self.metrics.receiver_requests.labels(name, str(response.status)).inc()
             return response
 
         return endpoint
+
+    def _busy(self, name: str) -> web.Response:
+        if not self._refusing:  # once per burst, not once per request
+            self._refusing = True
+            self.log.warning(
+                "%d requests in progress (max_concurrent_requests): refusing %s requests with 503",
+                self._in_flight,
+                name,
+            )
+        response = web.json_response(
+            {"error": "the bridge is busy; try again"}, status=503, headers={"Retry-After": "1"}
+        )
+        response.force_close()  # its body is not read: the connection cannot carry another request
+        return response
 
     async def _webhook(self, request: web.Request) -> web.Response:
         fields = await self._fields(request)
@@ -306,15 +381,22 @@ class Receiver:
     async def _body(self, request: web.Request) -> bytes:
         length = request.content_length
         if length is not None and length > self.max_body_size:
-            raise _Problem(413, f"the body is over {self.max_body_size} bytes")
+            raise _Problem(413, f"the body is over {self.max_body_size} bytes", close=True)
         body = bytearray()
-        while True:  # read() returns what has arrived, not necessarily the whole body
-            chunk = await request.content.read(self.max_body_size + 1 - len(body))
-            if not chunk:
-                return bytes(body)
-            body += chunk
-            if len(body) > self.max_body_size:
-                raise _Problem(413, f"the body is over {self.max_body_size} bytes")
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                while True:  # read() returns what has arrived, not necessarily the whole body
+                    chunk = await request.content.read(self.max_body_size + 1 - len(body))
+                    if not chunk:
+                        return bytes(body)
+                    body += chunk
+                    if len(body) > self.max_body_size:
+                        raise _Problem(413, f"the body is over {self.max_body_size} bytes", close=True)
+        except TimeoutError:
+            self.log.warning("a request body did not arrive within %.1f s; closing", self.read_timeout)
+            raise _Problem(408, "the body did not arrive in time", close=True) from None
+        except (ConnectionError, web.RequestPayloadError) as exc:  # the client left, or bad chunking
+            raise _Problem(400, f"the body could not be read ({type(exc).__name__})", close=True) from None
 
     async def _fields(self, request: web.Request) -> dict[str, Any]:
         return inbound.read_fields(await self._body(request), request.content_type)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -39,7 +41,7 @@ USER = "u" * 26
 class Bridge:
     """A receiver with recording handlers, served on loopback."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         self.dispatcher = Dispatcher()
         self.seen: list[Event] = []
         tokens = IntegrationTokens()
@@ -52,7 +54,7 @@ class Bridge:
             return self.healthy
 
         self.receiver = Receiver(
-            self.dispatcher, tokens, health_checks={"store": store_ok}, max_body_size=4096
+            self.dispatcher, tokens, health_checks={"store": store_ok}, max_body_size=4096, **options
         )
         d = self.dispatcher
 
@@ -387,3 +389,102 @@ def test_any_token_text_is_just_a_wrong_token() -> None:
     for hostile in ("\udc80", "\ud800x", "", "the-real-token\x00", "é" * 1000):
         assert not tokens.accepts("webhook", hostile)
     assert tokens.accepts("webhook", "the-real-token")
+
+
+@contextlib.asynccontextmanager
+async def serving(**options: Any) -> AsyncIterator[tuple[Bridge, aiohttp.ClientSession]]:
+    bridge = Bridge(**options)
+    url = await bridge.receiver.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession(base_url=url) as session:
+            yield bridge, session
+    finally:
+        await bridge.receiver.stop()
+        await bridge.dispatcher.close()
+
+
+async def open_raw(b: Bridge, head: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw connection to the receiver that has sent ``head`` and then waits."""
+    assert b.receiver.url is not None
+    reader, writer = await asyncio.open_connection(b.receiver.url.host, b.receiver.url.port)
+    writer.write(head)
+    await writer.drain()
+    return reader, writer
+
+
+def partial_webhook(sent: bytes = b"token=abcd") -> bytes:
+    return (
+        b"POST /mattermost/webhook HTTP/1.1\r\nHost: receiver\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n" + sent
+    )
+
+
+async def read_until_closed(reader: asyncio.StreamReader, within: float) -> tuple[bytes, float]:
+    started = time.monotonic()
+    async with asyncio.timeout(within):
+        answer = await reader.read()  # until the server closes the connection
+    return answer, time.monotonic() - started
+
+
+async def test_a_half_sent_body_gets_408_and_the_connection_is_closed() -> None:
+    async with serving(read_timeout=0.5) as (b, http):
+        reader, writer = await open_raw(b, partial_webhook())  # 10 of 1000 bytes, then nothing
+        try:
+            answer, elapsed = await read_until_closed(reader, within=5)
+        finally:
+            writer.close()
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b"did not arrive in time" in answer
+        assert 0.4 < elapsed < 3  # the read timeout, then at most as long again draining
+        assert b.seen == []
+        assert b.receiver.in_flight == 0
+        async with http.get("/metrics") as resp:
+            text = await resp.text()
+        assert 'mmbridge_receiver_requests_total{endpoint="webhook",status="408"} 1.0' in text
+
+
+async def test_a_half_sent_request_head_is_closed_at_the_read_timeout() -> None:
+    async with serving(read_timeout=0.5) as (b, _):
+        reader, writer = await open_raw(b, b"POST /mattermost/webhook HTTP/1.1\r\nHost: rec")
+        try:
+            answer, elapsed = await read_until_closed(reader, within=5)
+        finally:
+            writer.close()
+        assert answer == b""  # closed without an answer: there was no request to answer
+        assert elapsed < 3
+
+
+async def test_requests_over_the_cap_get_503_at_once_and_the_cap_frees_up() -> None:
+    fields = urlencode(webhook_fields())
+    async with serving(max_concurrent_requests=4, read_timeout=30) as (b, http):
+        held = [await open_raw(b, partial_webhook()) for _ in range(4)]
+        try:
+            async with asyncio.timeout(5):
+                while b.receiver.in_flight < 4:  # noqa: ASYNC110 - waits for the server to see them
+                    await asyncio.sleep(0.01)
+            started = time.monotonic()
+            async with http.post("/mattermost/webhook", data=fields, headers=FORM) as resp:
+                assert resp.status == 503
+                assert resp.headers["Retry-After"] == "1"
+            assert time.monotonic() - started < 2  # refused at once, not queued
+            async with http.get("/health") as resp:  # health is never refused
+                assert resp.status == 200
+        finally:
+            for _, writer in held:
+                writer.close()
+        async with asyncio.timeout(5):
+            while b.receiver.in_flight:  # noqa: ASYNC110 - the handlers see the clients leave
+                await asyncio.sleep(0.01)
+        async with http.post("/mattermost/webhook", data=fields, headers=FORM) as resp:
+            assert resp.status == 200
+        assert len([e for e in b.seen if isinstance(e, OutgoingWebhookEvent)]) == 1
+        async with http.get("/metrics") as resp:
+            text = await resp.text()
+        assert 'mmbridge_receiver_requests_total{endpoint="webhook",status="503"} 1.0' in text
+
+
+def test_the_receivers_limits_must_be_sensible() -> None:
+    with pytest.raises(ValueError, match="read_timeout"):
+        Bridge(read_timeout=0)
+    with pytest.raises(ValueError, match="max_concurrent_requests"):
+        Bridge(max_concurrent_requests=0)
