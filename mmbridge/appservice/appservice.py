@@ -11,6 +11,7 @@ import aiohttp
 from yarl import URL
 
 from ..api import HTTPAPI, ClientAPI, RateLimiter, RequestObserver, RetryPolicy
+from ..api.redaction import SecretFilter
 from ..errors import AlreadyExistsError, MattermostError, NotFoundError
 from ..types import TeamID, User, UserID
 from .errors import IntentError, NotInNamespaceError, PuppetConflictError
@@ -57,6 +58,8 @@ class AppServiceAPI:
         puppet_kind: puppets as regular users (random password, ``.invalid`` email) or as bots.
         intent_cache_size: intents kept in memory (least recently used are dropped; the store
             keeps the truth, so a dropped intent costs one store read when used again).
+        redactor: a log filter told every token the appservice uses or mints (the bot's, the
+            puppets', double puppets'), so that no log line shows one.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class AppServiceAPI:
         timeout: float = 30.0,
         observer: RequestObserver | None = None,
         intent_cache_size: int = 10_000,
+        redactor: SecretFilter | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         if not bridge_id or not bridge_id.replace("-", "").replace("_", "").isalnum():
@@ -94,6 +98,7 @@ class AppServiceAPI:
             rate_limiter=rate_limiter,
             timeout=timeout,
             observer=observer,
+            redactor=redactor,
         )
         self.bot = ClientAPI(http, txn_ids=self.txn_ids)
         self.bot_user_id = UserID("")
@@ -148,6 +153,12 @@ class AppServiceAPI:
     async def close(self) -> None:
         """Close the shared HTTP session (the store is closed by its owner)."""
         await self.bot.close()
+
+    def _hide(self, token: str) -> None:
+        """Tell the log filter about a token (before any store write can log it)."""
+        redactor = self.bot.http.redactor
+        if redactor is not None and token:
+            redactor.add(token)
 
     def user(self, user_id: UserID, token: str) -> ChildAppServiceAPI:
         """A client for ``user_id`` with its token, sharing this appservice's pool and counter."""
@@ -238,9 +249,11 @@ class AppServiceAPI:
             return "bot", self.bot_username, ""
         puppet = await self.store.get_puppet(user_id)
         if puppet is not None:
+            self._hide(puppet.token)
             return "puppet", puppet.username, puppet.token
         token = await self.store.get_real_user_token(user_id)
         if token is not None:
+            self._hide(token)
             return "real", "", token
         raise NotInNamespaceError(
             f"user {user_id} is not a puppet of bridge {self.bridge_id!r}, its bot, "
@@ -252,6 +265,7 @@ class AppServiceAPI:
         when many callers ask at the same moment)."""
         record = await self.store.get_puppet_by_username(username)
         if record is not None:
+            self._hide(record.token)
             return record
         return await self._registrations.run(username, lambda: self._register(username))
 
@@ -264,6 +278,7 @@ class AppServiceAPI:
         except AlreadyExistsError:
             user_id = await self._adopt_existing(username)
         token = await self.bot.tokens.create(user_id, TOKEN_DESCRIPTION)
+        self._hide(token.token)
         record = PuppetRecord(user_id=user_id, username=username, token=token.token, token_id=token.id)
         await self.store.put_puppet(record)
         self.log.info("registered puppet @%s (%s)", username, user_id)
@@ -289,6 +304,7 @@ class AppServiceAPI:
     async def renew_token(self, record: PuppetRecord) -> PuppetRecord:
         """Mint a new token for a puppet whose token stopped working (revoked, user reactivated)."""
         token = await self.bot.tokens.create(UserID(record.user_id), TOKEN_DESCRIPTION)
+        self._hide(token.token)
         renewed = PuppetRecord(
             user_id=record.user_id,
             username=record.username,

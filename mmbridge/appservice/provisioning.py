@@ -156,6 +156,7 @@ class Provisioner:
         secret = await self.store.get_value(_ACTION_SECRET_KEY)
         if not secret:
             secret = secrets.token_urlsafe(32)
+            self.tokens.add("action", secret)  # first: the store's write may be logged
             await self.store.set_value(_ACTION_SECRET_KEY, secret)
         self.tokens.add("action", secret)
         return secret

@@ -95,6 +95,7 @@ from .errors import (
     ServerUnreachableError,
     StartupError,
 )
+from .logs import config_secrets, install_secret_filter
 from .registration import Registration
 from .rights import Requirements, missing_rights, requirements_for, rights_message
 
@@ -182,6 +183,8 @@ class Bridge(Generic[SettingsT]):
         )
         self.store = SQLStateStore(self.db, bridge_id=self.bridge_id)
         self.metrics = BridgeMetrics()
+        # Every token the bridge learns is added to it, so no log line of any library shows one.
+        self.secrets = install_secret_filter(config_secrets(core, self.settings, registration))
         limit = core.mattermost.rate_limit
         self.appservice = AppServiceAPI(
             core.mattermost.url,
@@ -194,8 +197,9 @@ class Bridge(Generic[SettingsT]):
             rate_limiter=RateLimiter(limit.per_second, limit.burst) if limit.per_second > 0 else None,
             timeout=core.mattermost.timeout,
             observer=self.metrics.observe_request,
+            redactor=self.secrets,
         )
-        self.tokens = IntegrationTokens()
+        self.tokens = IntegrationTokens(redactor=self.secrets)
         self.echoes: EchoFilter | None = None
         self.ledger = EventLedger(self.db, self.bridge_id)
         self.delivery = LedgerDelivery(self.ledger)

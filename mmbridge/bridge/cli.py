@@ -53,7 +53,7 @@ from .errors import (
     StartupError,
 )
 from .files import atomic_write
-from .logs import configure_logging
+from .logs import config_secrets, configure_logging
 from .registration import Registration, check_registration, load_registration, write_registration
 
 ENTRY_POINT_GROUP = "mmbridge.bridges"
@@ -258,7 +258,9 @@ def _load(bridge_class: type[Bridge[Any]], path: Path, text: str) -> LoadedConfi
 
 def _configure_logging(config: LoadedConfig[Any], debug: bool) -> None:
     try:
-        configure_logging(config.core.logging, debug=debug)
+        configure_logging(
+            config.core.logging, debug=debug, secrets=config_secrets(config.core, config.section)
+        )
     except (ValueError, TypeError, AttributeError, ImportError) as exc:
         raise ConfigInvalidError(f"{config.path}: logging: the dictConfig is refused: {exc}") from exc
 
