@@ -112,6 +112,10 @@ class WebSocketStream:
         self.oversized_messages = 0
         #: Unexpected failures of the reader (each was logged and made the stream reconnect).
         self.reader_failures = 0
+        #: Connections closed because nothing came, not even the answer to a ping, for two
+        #: ``heartbeat`` intervals (a server that stalls without closing).
+        self.silent_closes = 0
+        self._last_received = 0.0
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -121,6 +125,13 @@ class WebSocketStream:
     def connected(self) -> bool:
         """Whether a socket is open right now (for health checks)."""
         return self._ws is not None and not self._ws.closed
+
+    def is_live(self, silence: float | None = None) -> bool:
+        """Connected, and something arrived within ``silence`` seconds (default: two
+        ``heartbeat`` intervals; the stream pings the server every ``heartbeat``, so a live
+        server always answers within one)."""
+        limit = 2 * self.heartbeat if silence is None else silence
+        return self.connected and time.monotonic() - self._last_received <= limit
 
     @property
     def connection_id(self) -> str:
@@ -172,6 +183,8 @@ class WebSocketStream:
                 await ws.close()
                 return
             self._ws = ws
+            self._last_received = time.monotonic()
+            pinger = asyncio.create_task(self._keep_alive(ws), name="websocket keep-alive")
             received = False
             try:
                 async for event in self._read(ws):
@@ -201,6 +214,7 @@ class WebSocketStream:
                 await self._wait_before_reconnect(failures, "reader failed")
                 continue
             finally:
+                pinger.cancel()
                 await ws.close()
                 self._ws = None
             if self._stopped():
@@ -214,6 +228,23 @@ class WebSocketStream:
             healthy = received or time.monotonic() - connected_at >= self.reconnect.healthy_after
             failures = 1 if healthy else failures + 1
             await self._wait_before_reconnect(failures, "connection closed")
+
+    async def _keep_alive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Ping the server (a Mattermost ``ping`` action, answered with ``pong``) every
+        ``heartbeat`` seconds; close the socket when nothing came for two intervals, so that a
+        server that stalls without closing is reconnected to (and resumed)."""
+        while not ws.closed:
+            await asyncio.sleep(self.heartbeat)
+            if time.monotonic() - self._last_received > 2 * self.heartbeat:
+                self.silent_closes += 1
+                self.log.warning("websocket: nothing for %.0f s; reconnecting", 2 * self.heartbeat)
+                await ws.close()
+                return
+            self._action_seq += 1
+            try:
+                await ws.send_json({"action": "ping", "seq": self._action_seq, "data": {}})
+            except (aiohttp.ClientError, ConnectionError, RuntimeError):
+                return  # closing: the reader sees it
 
     async def _check_token(self) -> None:
         try:
@@ -238,6 +269,7 @@ class WebSocketStream:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[Event]:
         async for message in ws:
+            self._last_received = time.monotonic()
             if message.type is aiohttp.WSMsgType.TEXT:
                 for event in self._accept(message.data):
                     yield event

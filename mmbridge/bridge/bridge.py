@@ -668,7 +668,8 @@ class Bridge(Generic[SettingsT]):
             self.log.warning("could not write the last positions: %s: %s", type(exc).__name__, exc)
 
     async def _websocket_connected(self) -> bool:
-        return self.stream.connected
+        """Connected, and the server answered within two ping intervals."""
+        return self.stream.is_live()
 
 
 def _now_ms() -> int:
