@@ -167,7 +167,7 @@ class HTTPAPI:
             log line shows them (see :mod:`mmbridge.api.redaction`).
     """
 
-    __slots__ = ("_authorization", "_shared")
+    __slots__ = ("_authorization", "_hint_paused_until", "_shared")
 
     def __init__(
         self,
@@ -199,6 +199,8 @@ class HTTPAPI:
         if redactor is not None and token:
             redactor.add(token)
         self._authorization = f"Bearer {token}" if token else None
+        #: Until when an empty-bucket hint on a success holds this client (only this one).
+        self._hint_paused_until = 0.0
         self._shared = _Shared(
             url.with_path(url.path.rstrip("/"), encoded=True).with_query(None),
             session,
@@ -288,6 +290,7 @@ class HTTPAPI:
         sibling = HTTPAPI.__new__(HTTPAPI)
         sibling._authorization = f"Bearer {token}" if token else None
         sibling._shared = self._shared
+        sibling._hint_paused_until = 0.0
         return sibling
 
     def uses_token(self, token: str) -> bool:
@@ -562,7 +565,7 @@ class HTTPAPI:
 
     async def _wait_for_turn(self) -> None:
         shared = self._shared
-        delay = shared.paused_until - time.monotonic()
+        delay = max(shared.paused_until, self._hint_paused_until) - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         if shared.limiter is not None:
@@ -583,9 +586,11 @@ class HTTPAPI:
             limit = max(int(response.headers.get("X-RateLimit-Limit", "1")), 1)
         except ValueError:
             limit = 1
-        # A hint from an answer that succeeded: never long (a bogus Reset must not freeze every
-        # client sharing this one's limiter); a real 429 says how long to wait, and is obeyed.
-        self._pause(min(_retry_after(response) / limit, MAX_HINT_PAUSE))
+        # A hint from an answer that succeeded: never long, and only for this client (a bogus
+        # Reset must not freeze the puppets sharing its pool); a real 429 says how long to wait
+        # and pauses every sibling (the server's default limit is per address, not per token).
+        pause = min(_retry_after(response) / limit, MAX_HINT_PAUSE)
+        self._hint_paused_until = max(self._hint_paused_until, time.monotonic() + pause)
 
     def _observe(self, method: str, url: URL, status: int, sent_at: float) -> None:
         elapsed = time.monotonic() - sent_at
