@@ -92,3 +92,92 @@ async def test_edits_and_replies_still_find_their_copies_after_a_restart(
         assert puppets[0].nickname == "Alice Liddell"  # puppets.display_name_template: "{displayname}"
     finally:
         await second.stop()
+
+
+def _restarted(bridge: MirrorBridge) -> MirrorBridge:
+    """A new bridge on the same config (a restart: nothing kept in memory)."""
+    return MirrorBridge(bridge.loaded, registration=bridge.registration)
+
+
+async def _mirror(
+    emulator: Emulator, admin: ClientAPI, tmp_path: Path, name: str
+) -> tuple[MirrorBridge, str, str]:
+    """A started mirror of two new channels ``<name>-a`` <-> ``<name>-b`` (alice in a, admin in b)."""
+    seed = emulator.seed
+    team = TeamID(seed.team_id)
+    a = await admin.channels.create(team, f"{name}-a", f"{name} A")
+    b = await admin.channels.create(team, f"{name}-b", f"{name} B")
+    await admin.channels.add_member(a.id, UserID(seed.user_id))
+    _, bot_token = emulator.create_user("mirrorbot", admin=True, bot=True)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        mirror_config_text(str(emulator.url), bot_token, tmp_path / "mirror.db", a.name, b.name)
+    )
+    config = MirrorBridge.load_config(config_path)
+    bridge = MirrorBridge(config, registration=Registration.from_config(config.core))
+    await bridge.start()
+    return bridge, a.id, b.id
+
+
+async def _until(condition: Callable[[], object]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 - polls the emulator for the bridge's effect
+            await asyncio.sleep(0.02)
+
+
+async def test_a_renamed_user_keeps_their_puppet_and_their_copies(
+    emulator: Emulator, admin: ClientAPI, alice: ClientAPI, tmp_path: Path
+) -> None:
+    bridge, a, b = await _mirror(emulator, admin, tmp_path, "rename")
+    state = emulator.state
+    try:
+        post = await alice.posts.create(a, "before the rename")
+        await _until(
+            lambda: any(p.message == "before the rename" for p in state.posts.values() if p.channel_id == b)
+        )
+        await bridge.stop()
+        await admin.users.patch(UserID(emulator.seed.user_id), username="alicia")
+        bridge = _restarted(bridge)  # it knows the user only by id now
+        await bridge.start()
+        await alice.posts.edit(post.id, "edited after the rename")
+        await alice.posts.create(a, "posted after the rename")
+        await _until(
+            lambda: (
+                {p.message for p in state.posts.values() if p.channel_id == b and not p.delete_at}
+                >= {"edited after the rename", "posted after the rename"}
+            )
+        )
+        authors = {
+            state.user(p.user_id).username for p in state.posts.values() if p.channel_id == b and not p.type
+        }
+        assert authors == {"mirror_alice"}  # one puppet, by user id: no mirror_alicia
+        assert not [u for u in state.users.values() if u.username == "mirror_alicia"]
+    finally:
+        await bridge.stop()
+
+
+async def test_a_reaction_and_a_reply_to_a_copy_not_yet_in_the_map_still_cross(
+    emulator: Emulator, admin: ClientAPI, alice: ClientAPI, tmp_path: Path
+) -> None:
+    bridge, a, b = await _mirror(emulator, admin, tmp_path, "window")
+    state = emulator.state
+    try:
+        original = await alice.posts.create(a, "copied")
+        await _until(lambda: [p for p in state.posts.values() if p.channel_id == b and p.message == "copied"])
+        [copy] = [p for p in state.posts.values() if p.channel_id == b and p.message == "copied"]
+        # The window between the copy being made and its map row being written, held open.
+        await bridge.db.execute("DELETE FROM mirror_message WHERE copy_id = $1", copy.id)
+        await admin.reactions.add(UserID(emulator.seed.admin_user_id), copy.id, "eyes")
+        await admin.posts.create(b, "a reply to the copy", root_id=copy.id)
+        await _until(lambda: {r.emoji_name for r in state.reactions.get(original.id, [])} == {"eyes"})
+        await _until(
+            lambda: [
+                p for p in state.posts.values() if p.channel_id == a and p.message == "a reply to the copy"
+            ]
+        )
+        [reply] = [
+            p for p in state.posts.values() if p.channel_id == a and p.message == "a reply to the copy"
+        ]
+        assert reply.root_id == original.id  # in the original's thread, not top-level
+    finally:
+        await bridge.stop()
