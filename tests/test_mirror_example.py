@@ -181,3 +181,30 @@ async def test_a_reaction_and_a_reply_to_a_copy_not_yet_in_the_map_still_cross(
         assert reply.root_id == original.id  # in the original's thread, not top-level
     finally:
         await bridge.stop()
+
+
+async def test_a_post_copied_but_not_recorded_before_a_crash_gets_its_later_edit(
+    emulator: Emulator, admin: ClientAPI, alice: ClientAPI, tmp_path: Path
+) -> None:
+    bridge, a, b = await _mirror(emulator, admin, tmp_path, "unrecorded")
+    state = emulator.state
+
+    def copies() -> list[str]:
+        return [
+            p.message for p in state.posts.values() if p.channel_id == b and not p.delete_at and not p.type
+        ]
+
+    try:
+        post = await alice.posts.create(a, "first text")
+        await _until(lambda: copies() == ["first text"])
+        # As if killed between making the copy and recording it: neither the map row nor the
+        # ledger's record exists, the outbox knows the copy.
+        await bridge.db.execute("DELETE FROM mirror_message WHERE post_id = $1", post.id)
+        await bridge.db.execute("DELETE FROM mmbridge_handled WHERE event_key = $1", f"post:{post.id}")
+        await bridge.stop()
+        await alice.posts.edit(post.id, "edited while down")
+        bridge = _restarted(bridge)
+        await bridge.start()
+        await _until(lambda: copies() == ["edited while down"])  # the same copy, edited: not a second
+    finally:
+        await bridge.stop()

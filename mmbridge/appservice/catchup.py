@@ -6,8 +6,9 @@ since ``P`` minus a margin (the server's ``GET /channels/{id}/posts?since=``: ne
 deletions and reaction changes all move ``update_at``). From what it answers:
 
 * a post created in that span and not handled yet becomes a ``posted`` event (with its current
-  text, so its edits need no event of their own);
-* an older post edited in the span becomes a ``post_edited`` event, unless that edit was handled;
+  text);
+* a post edited in the span becomes a ``post_edited`` event, unless that edit was handled (also
+  for a post that comes now: a crash may have left a copy of its earlier text);
 * a deleted post that was bridged becomes a ``post_deleted`` event;
 * the reactions of each changed post are compared with the ones handlers have seen: new ones
   become ``reaction_added``, vanished ones ``reaction_removed``;
@@ -198,16 +199,13 @@ class CatchUp:
         ).items():
             known.setdefault(item[0], {})[item] = state
         missed: list[tuple[tuple[int, int], Event]] = []
-        posted_now: set[str] = set()
         for when, event in candidates:
             keyed = ledger_key(event)
             if keyed is not None and keyed[0] in bridged:
                 continue
-            if isinstance(event, PostedEvent):
-                posted_now.add(event.post.id)  # with its current text: its edits are in it
-            elif isinstance(event, PostEditedEvent) and event.post.id in posted_now:
-                continue
-            elif isinstance(event, PostDeletedEvent):
+            # A post's edit comes even when the post itself comes now, with its current text: a
+            # crash may have left a copy of the earlier text, which the post's handler only finds.
+            if isinstance(event, PostDeletedEvent):
                 created_before = event.post.create_at <= since
                 if not created_before and f"post:{event.post.id}" not in bridged:
                     continue  # made and deleted while the bridge was away: never bridged
