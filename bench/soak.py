@@ -8,7 +8,8 @@ The mirror bridge runs as ``python -m mmbridge run`` in a process of its own (as
 (``Emulator(faults_api=True)``; faults are armed over HTTP with ``FaultsAPIClient``, as for any
 bridge in another process). Alice (``~bridge-test``) and bob (``~off-topic``, every 4th message)
 write ``--messages`` messages at a steady pace, with edits (every 10th), replies (every 9th),
-reactions (every 6th) and a reaction added and removed again (every 12th). Meanwhile:
+reactions (every 6th) and a reaction added and removed again (every 12th)
+(``examples.mirror.verify.converse``). Meanwhile:
 
 * every 0.5-1.5 s one fault is armed, in turn: 3 x 503 on ``POST /posts``, a 429 on reactions,
   a 2 s delay on ``POST /posts``, a ``POST /posts`` whose connection drops after the post was made
@@ -36,41 +37,12 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.startup_bench import Daemon, free_port, write_files
-from examples.mirror.verify import MirrorVerifier
+from examples.mirror.verify import MirrorVerifier, Speaker, converse
 from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.faults_client import FaultsAPIClient
-from mmbridge.types import ChannelID, PostID, UserID
 
 SETTLE_LIMIT = 120.0
-
-
-async def converse(
-    alice: ClientAPI,
-    alice_id: str,
-    bob: ClientAPI,
-    bob_id: str,
-    a: str,
-    b: str,
-    args: argparse.Namespace,
-    progress: list[int],
-) -> None:
-    made: list[tuple[ClientAPI, str, PostID]] = []
-    for n in range(args.messages):
-        progress[0] = n
-        client, user, channel = (bob, bob_id, b) if n % 4 == 3 else (alice, alice_id, a)
-        roots = [post_id for c, ch, post_id in made[-12:] if ch == channel and c is client]
-        root = roots[0] if n % 9 == 8 and roots else ""
-        post = await client.posts.create(ChannelID(channel), f"message {n}", root_id=root)
-        made.append((client, channel, post.id))
-        if n % 10 == 5:
-            await client.posts.edit(post.id, f"message {n}, edited")
-        if n % 6 == 1:
-            await client.reactions.add(UserID(user), post.id, "smile")
-        if n % 12 == 7:
-            await client.reactions.add(UserID(user), post.id, "tada")
-            await client.reactions.remove(UserID(user), post.id, "tada")
-        await asyncio.sleep(args.pace)
 
 
 async def arm_faults(faults: FaultsAPIClient, rng: random.Random, armed: Counter[str]) -> None:
@@ -131,8 +103,9 @@ async def soak(args: argparse.Namespace) -> int:
 
             daemon = await start()
             progress = [0]
+            speakers = Speaker(alice, emu.seed.user_id, a), Speaker(bob, bob_id, b)
             talking = asyncio.create_task(
-                converse(alice, emu.seed.user_id, bob, bob_id, a, b, args, progress)
+                converse(*speakers, args.messages, pace=args.pace, progress=progress)
             )
             faulting = asyncio.create_task(arm_faults(faults, rng, armed))
             for kill in range(1, args.kills + 1):  # spread evenly over the messages

@@ -1,15 +1,53 @@
-"""Is the mirror exact? What differs between what people wrote and what the puppets made of it,
-read from an emulator's state (used by the crash test and ``bench/soak.py``)."""
+"""Is the mirror exact? A conversation to mirror, and what differs between what people wrote and
+what the puppets made of it, read from an emulator's state (the crash test and ``bench/soak.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import attrs
 
+from mmbridge.api import ClientAPI
 from mmbridge.appservice.outbox import SOURCE_PROP
 from mmbridge.testing.emulator.models import Post
 from mmbridge.testing.emulator.state import State
+from mmbridge.types import ChannelID, PostID, UserID
+
+
+@attrs.frozen
+class Speaker:
+    """Someone in the conversation: their client, user id and channel."""
+
+    client: ClientAPI
+    user_id: str
+    channel_id: str
+
+
+async def converse(
+    first: Speaker, second: Speaker, messages: int, *, pace: float = 0.01, progress: list[int] | None = None
+) -> None:
+    """``messages`` messages at a steady pace, every 4th by ``second``, the others by ``first``;
+    every 10th edited, every 9th a reply in a recent thread of its author, every 6th given a
+    reaction, every 12th given one that is taken back. ``progress[0]`` follows the count."""
+    made: list[tuple[Speaker, PostID]] = []
+    for n in range(messages):
+        if progress is not None:
+            progress[0] = n
+        who = second if n % 4 == 3 else first
+        client = who.client
+        roots = [post_id for speaker, post_id in made[-12:] if speaker is who]
+        root = roots[0] if n % 9 == 8 and roots else ""
+        post = await client.posts.create(ChannelID(who.channel_id), f"message {n}", root_id=root)
+        made.append((who, post.id))
+        if n % 10 == 5:
+            await client.posts.edit(post.id, f"message {n}, edited")
+        if n % 6 == 1:
+            await client.reactions.add(UserID(who.user_id), post.id, "smile")
+        if n % 12 == 7:
+            await client.reactions.add(UserID(who.user_id), post.id, "tada")
+            await client.reactions.remove(UserID(who.user_id), post.id, "tada")
+        await asyncio.sleep(pace)
 
 
 @attrs.frozen

@@ -319,24 +319,12 @@ class Dispatcher:
         echo check (the store is locked or down) must neither end the caller's loop nor let an
         echo through nor lose the event. Waiting here is backpressure on the reader."""
         assert self._drop is not None
-        delay = 0.05
-        while True:
-            try:
-                return await self._drop(event)
-            except Exception as exc:
-                if self._closing:
-                    raise
-                self.stats.drop_check_errors += 1
-                self.log.warning(
-                    "echo check failed on %s %s (%s: %s); asking again in %.2f s",
-                    event.type,
-                    event_id(event),
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.drop_retry_max_delay)
+
+        def failed() -> str:
+            self.stats.drop_check_errors += 1
+            return f"echo check on {event.type} {event_id(event)}"
+
+        return await self._until_it_answers(functools.partial(self._drop, event), failed)
 
     async def dispatch_and_wait(self, event: Event) -> Any:
         """Dispatch and wait for the result (for the receiver, whose answer is the handler's).
@@ -456,18 +444,19 @@ class Dispatcher:
     async def _settle(self, write: Callable[[], Awaitable[T]]) -> T:
         """Run a ledger write until it succeeds: the channel's next event must not be handled
         before this one is recorded (a position past an unrecorded event would lose it)."""
+        return await self._until_it_answers(write, lambda: "recording a handled event")
+
+    async def _until_it_answers(self, call: Callable[[], Awaitable[T]], what: Callable[[], str]) -> T:
+        """``await call()`` again, with backoff, until it answers (a closing dispatcher gives up)."""
         delay = 0.05
         while True:
             try:
-                return await write()
+                return await call()
             except Exception as exc:
                 if self._closing:
                     raise
                 self.log.warning(
-                    "recording a handled event failed (%s: %s); trying again in %.2f s",
-                    type(exc).__name__,
-                    exc,
-                    delay,
+                    "%s failed (%s: %s); asking again in %.2f s", what(), type(exc).__name__, exc, delay
                 )
                 await self._pause(delay)
                 delay = min(delay * 2, self.drop_retry_max_delay)

@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from examples.mirror import MirrorBridge
 from mmbridge.bridge import Registration, write_registration
-from mmbridge.testing.emulator import Emulator
+from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Channel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -198,6 +198,18 @@ mirror:
     def write_registration(self) -> None:
         config = MirrorBridge.load_config(self.config, env={})
         write_registration(self.registration, Registration.from_config(config.core))
+
+
+@pytest_asyncio.fixture
+async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulator]:
+    """The test's emulator, with the fault admin API on: the bridges under test run in processes
+    of their own, so faults are armed over HTTP (``FaultsAPIClient``), as for any bridge."""
+    emu = Emulator(settings=emulator_settings, faults_api=True)
+    await emu.start(host="127.0.0.1", port=0)
+    try:
+        yield emu
+    finally:
+        await emu.stop()
 
 
 @pytest_asyncio.fixture

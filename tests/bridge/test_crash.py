@@ -8,51 +8,15 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
-
-from examples.mirror.verify import MirrorVerifier
+from examples.mirror.verify import MirrorVerifier, Speaker, converse
 from mmbridge.api import ClientAPI
-from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.faults_client import FaultsAPIClient
-from mmbridge.types import ChannelID, PostID, UserID
 
 from .conftest import MirrorSetup, until
 
 MESSAGES = 300
 KILLS = 3
-
-
-@pytest_asyncio.fixture
-async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulator]:
-    """The test's emulator, with the fault admin API on (the bridge runs in another process)."""
-    emu = Emulator(settings=emulator_settings, faults_api=True)
-    await emu.start(host="127.0.0.1", port=0)
-    try:
-        yield emu
-    finally:
-        await emu.stop()
-
-
-async def converse(alice: ClientAPI, alice_id: str, bob: ClientAPI, bob_id: str, a: str, b: str) -> None:
-    """300 messages at a steady rate: mostly alice in A, every 4th bob in B; edits, replies,
-    reactions added and removed."""
-    made: list[tuple[ClientAPI, str, PostID]] = []
-    for n in range(MESSAGES):
-        client, user, channel = (bob, bob_id, b) if n % 4 == 3 else (alice, alice_id, a)
-        roots = [post_id for c, ch, post_id in made[-12:] if ch == channel and c is client]
-        root = roots[0] if n % 9 == 8 and roots else ""
-        post = await client.posts.create(ChannelID(channel), f"message {n}", root_id=root)
-        made.append((client, channel, post.id))
-        if n % 10 == 5:
-            await client.posts.edit(post.id, f"message {n}, edited")
-        if n % 6 == 1:
-            await client.reactions.add(UserID(user), post.id, "smile")
-        if n % 12 == 7:
-            await client.reactions.add(UserID(user), post.id, "tada")
-            await client.reactions.remove(UserID(user), post.id, "tada")
-        await asyncio.sleep(0.01)
 
 
 async def test_sigkill_three_times_under_faults_loses_and_doubles_nothing(mirror: MirrorSetup) -> None:
@@ -68,7 +32,9 @@ async def test_sigkill_three_times_under_faults_loses_and_doubles_nothing(mirror
     check = MirrorVerifier(emulator.state, {seed.user_id, bob_id})
     try:
         daemon = await mirror.start_healthy()
-        talking = asyncio.create_task(converse(alice, seed.user_id, bob, bob_id, a, b))
+        talking = asyncio.create_task(
+            converse(Speaker(alice, seed.user_id, a), Speaker(bob, bob_id, b), MESSAGES)
+        )
         for kill in range(KILLS):
             await asyncio.sleep(rng.uniform(0.8, 1.6))
             # Faults from outside the process, while it runs: 5xx bursts, a 429, a dropped

@@ -12,7 +12,7 @@ import aiosqlite
 import pytest_asyncio
 
 from mmbridge.api import ClientAPI
-from mmbridge.testing.emulator import Emulator, EmulatorSettings
+from mmbridge.testing.emulator import Emulator
 from mmbridge.testing.emulator.models import Post
 from mmbridge.testing.faults_client import FaultsAPIClient
 from mmbridge.types import ChannelID, PostID, UserID
@@ -103,17 +103,6 @@ async def test_changes_made_while_the_bridge_was_down_are_bridged_once_after_a_r
     # And nothing goes the other way: the copies are echoes.
     assert [p.message for p in copies(emulator, a)] == []
     assert PostID(old.id)
-
-
-@pytest_asyncio.fixture
-async def emulator(emulator_settings: EmulatorSettings) -> AsyncIterator[Emulator]:
-    """The test's emulator, with the fault admin API on (the bridge runs in another process)."""
-    emu = Emulator(settings=emulator_settings, faults_api=True)
-    await emu.start(host="127.0.0.1", port=0)
-    try:
-        yield emu
-    finally:
-        await emu.stop()
 
 
 async def test_edits_and_reactions_missed_by_a_reset_stream_are_caught_up(
