@@ -48,8 +48,7 @@ from ..types import (
     ReactionAddedEvent,
     ReactionRemovedEvent,
 )
-from ..types.integrations import ActionEvent, SlashCommandEvent
-from .ledger import is_durable, message_digest
+from .ledger import is_durable
 
 E = TypeVar("E", bound=Event)
 T = TypeVar("T")
@@ -223,7 +222,7 @@ class Dispatcher:
             self.stats.dropped_echo += 1
             self._report_dropped(event)
             return None
-        key = dedupe_key(event) if origin != "replay" else None
+        key = event.dedupe_key() if origin != "replay" else None
         if key is not None and key in self._seen:
             self.stats.dropped_duplicate += 1
             self._report_dropped(event)
@@ -241,7 +240,7 @@ class Dispatcher:
             if len(self._seen) > self._remember_keys:
                 self._seen.popitem(last=False)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        channel = event.channel_id
+        channel = event.queue_key
         self._queues.setdefault(channel, deque()).append((event, future))
         if channel not in self._workers:
             self._workers[channel] = asyncio.create_task(self._work(channel), name=f"dispatch:{channel}")
@@ -403,7 +402,7 @@ class Dispatcher:
             try:
                 result = await self._handle(event)
             except Exception as exc:
-                if not is_durable(event) or self.delivery is None:
+                if not event.retried or self.delivery is None:
                     raise
                 if self._closing:
                     raise  # not recorded: the next start catches it up
@@ -433,7 +432,7 @@ class Dispatcher:
                 if self._closing:
                     raise  # not recorded: the next start catches it up
                 continue
-            if self.delivery is not None and is_durable(event):
+            if self.delivery is not None and event.retried:
                 await self._settle(functools.partial(self.delivery.handled, event))
             return result
 
@@ -512,29 +511,9 @@ class Dispatcher:
 
 
 def dedupe_key(event: Event) -> Hashable | None:
-    """What identifies an event that may arrive twice; None for events that cannot."""
-    if isinstance(event, PostedEvent):
-        return ("post", event.post.id)
-    if isinstance(event, PostEditedEvent):
-        # Not update_at: a pin or a reaction bumps it without changing the text. Two edits in one
-        # millisecond share edit_at; their texts tell them apart.
-        post = event.post
-        return ("edit", post.id, post.edit_at, message_digest(post.message))
-    if isinstance(event, PostDeletedEvent):
-        return ("delete", event.post.id)
-    if isinstance(event, ReactionAddedEvent):
-        reaction = event.reaction
-        return (event.type, reaction.post_id, reaction.user_id, reaction.emoji_name, reaction.create_at)
-    if isinstance(event, ReactionRemovedEvent):
-        # The server builds a removed reaction from the URL, with create_at 0 (api4/reaction.go):
-        # only the stream's position tells a second removal from a replay of the first.
-        reaction = event.reaction
-        return (event.type, reaction.post_id, reaction.user_id, reaction.emoji_name, event.seq)
-    if isinstance(event, OutgoingWebhookEvent):
-        return ("webhook", event.post_id) if event.post_id else None
-    if isinstance(event, SlashCommandEvent | ActionEvent):
-        return (event.type, event.trigger_id) if event.trigger_id else None
-    return None
+    """What identifies an event that may arrive twice; None for events that cannot
+    (:meth:`Event.dedupe_key <mmbridge.types.Event.dedupe_key>`)."""
+    return event.dedupe_key()
 
 
 def event_id(event: Event) -> str:

@@ -6,17 +6,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from ..types import (
-    Event,
-    OutgoingWebhookEvent,
-    Post,
-    PostDeletedEvent,
-    PostedEvent,
-    PostEditedEvent,
-    ReactionAddedEvent,
-    ReactionRemovedEvent,
-    TypingEvent,
-)
+from ..types import Event, Post
 from .intent import BRIDGE_PROP
 from .store import StateStore
 
@@ -24,7 +14,8 @@ from .store import StateStore
 class EchoFilter:
     """``await echo_filter(event)`` is True for events caused by this bridge.
 
-    An event is an echo when its author is the bridge bot or one of its puppets, or when a post
+    An event is an echo when its author (:attr:`Event.author_id <mmbridge.types.Event.author_id>`)
+    is the bridge bot or one of its puppets, or when a post
     carries this bridge's stamp (``props.from_mmbridge``; intents stamp every post, which is how
     a double-puppeted real user's bridged posts are recognised). Puppets are recognised by user
     id in the state store, never by username: Mattermost reserves no namespace, so a person may
@@ -51,21 +42,10 @@ class EchoFilter:
         self._negative_ttl = negative_ttl
 
     async def __call__(self, event: Event) -> bool:
-        if isinstance(event, PostedEvent):
-            if self._stamped(event.post) or (self.bot_user_id and event.post.user_id == self.bot_user_id):
-                return True
-            return await self.is_bridge_user(event.post.user_id)
-        if isinstance(event, PostEditedEvent | PostDeletedEvent):
-            return self._stamped(event.post) or await self.is_bridge_user(event.post.user_id)
-        if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
-            return await self.is_bridge_user(event.reaction.user_id)
-        if isinstance(event, OutgoingWebhookEvent):
-            if self.bot_user_id and event.user_id == self.bot_user_id:
-                return True
-            return await self.is_bridge_user(event.user_id)
-        if isinstance(event, TypingEvent):
-            return await self.is_bridge_user(event.user_id)
-        return False
+        post = getattr(event, "post", None)
+        if isinstance(post, Post) and self._stamped(post):
+            return True
+        return await self.is_bridge_user(event.author_id)
 
     def _stamped(self, post: Post) -> bool:
         return post.props.get(BRIDGE_PROP) == self.bridge_id

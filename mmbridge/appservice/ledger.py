@@ -11,7 +11,6 @@ it; a handler may write its own rows (a message map) in the same transaction wit
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -31,6 +30,7 @@ from ..types import (
     ReactionAddedEvent,
     ReactionRemovedEvent,
     structure,
+    text_digest,
     unstructure,
 )
 
@@ -57,9 +57,8 @@ def is_durable(event: Event) -> bool:
     return isinstance(event, DURABLE_EVENTS)
 
 
-def message_digest(message: str) -> str:
-    """A short stable digest of a message (keys outlive the process, so no ``hash()``)."""
-    return hashlib.blake2b(message.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+#: A short stable digest of a message text (the same in every process).
+message_digest = text_digest
 
 
 def ledger_key(event: Event) -> tuple[str, int] | None:

@@ -28,6 +28,7 @@ from .events import (
     UserRemovedEvent,
     UserUpdatedEvent,
     parse_event,
+    text_digest,
 )
 from .hooks import Command, OutgoingWebhook
 from .ids import (
@@ -123,5 +124,6 @@ __all__ = [
     "parse_event",
     "structure",
     "structure_list",
+    "text_digest",
     "unstructure",
 ]

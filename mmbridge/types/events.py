@@ -11,7 +11,8 @@ Several payloads carry objects as JSON *strings* (``posted``'s ``post``, ``react
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Hashable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
@@ -41,9 +42,17 @@ class Broadcast:
 
 @attrs.frozen(kw_only=True)
 class Event:
-    """Base of every event. ``seq`` is the server's per-connection sequence number."""
+    """Base of every event. ``seq`` is the server's per-connection sequence number.
+
+    Events describe themselves, so the dispatcher and the echo filter need no type switches:
+    :meth:`dedupe_key` (what identifies a copy of it), :attr:`author_id` (who caused it),
+    :attr:`queue_key` (the ordered queue it joins) and :attr:`retried` (whether a failing
+    handler is tried again).
+    """
 
     event_type: ClassVar[str] = ""
+    #: Whether a failing handler of this event is tried again (then the event parked).
+    retried: ClassVar[bool] = False
     seq: int = -1
     broadcast: Broadcast = attrs.field(factory=Broadcast)
 
@@ -56,6 +65,27 @@ class Event:
     def channel_id(self) -> str:
         """The channel the event concerns, when it concerns one (else ``""``)."""
         return self.broadcast.channel_id
+
+    @property
+    def author_id(self) -> str:
+        """The Mattermost user who caused the event, when one did (else ``""``)."""
+        return ""
+
+    @property
+    def queue_key(self) -> str:
+        """Events with the same key are handled one after another, in order (the channel)."""
+        return self.channel_id
+
+    def dedupe_key(self) -> Hashable | None:
+        """What identifies this event when it can arrive twice (WebSocket and webhook, a replay,
+        a catch-up); None for events that cannot."""
+        return None
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a text that is the same in every process (keys outlive the process,
+    so not ``hash()``)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 @attrs.frozen(kw_only=True)
@@ -80,12 +110,21 @@ class PostedEvent(Event):
     team_id: str = ""
     mentions: tuple[str, ...] = ()
     source: str = "websocket"
-    """``websocket``, or ``webhook`` for a post learned from an outgoing webhook first: such a post
-    has no ``root_id``, ``props`` or ``edit_at`` (the webhook payload does not carry them)."""
+    """``websocket``; ``webhook`` for a post learned from an outgoing webhook first (read back
+    from the server when the receiver has a ``post_reader``, else only the payload's fields);
+    ``catchup`` for a post read over REST after downtime."""
+    retried: ClassVar[bool] = True
 
     @property
     def channel_id(self) -> str:
         return self.post.channel_id
+
+    @property
+    def author_id(self) -> str:
+        return self.post.user_id
+
+    def dedupe_key(self) -> Hashable:
+        return ("post", self.post.id)
 
 
 @attrs.frozen(kw_only=True)
@@ -93,11 +132,21 @@ class PostEditedEvent(Event):
     """A post's text, props or files changed."""
 
     event_type: ClassVar[str] = "post_edited"
+    retried: ClassVar[bool] = True
     post: Post
 
     @property
     def channel_id(self) -> str:
         return self.post.channel_id
+
+    @property
+    def author_id(self) -> str:
+        return self.post.user_id
+
+    def dedupe_key(self) -> Hashable:
+        # Not update_at: a pin or a reaction bumps it without changing the text. Two edits in one
+        # millisecond share edit_at; their texts tell them apart.
+        return ("edit", self.post.id, self.post.edit_at, text_digest(self.post.message))
 
 
 @attrs.frozen(kw_only=True)
@@ -105,6 +154,7 @@ class PostDeletedEvent(Event):
     """A post was deleted. ``delete_by`` is only sent to admins."""
 
     event_type: ClassVar[str] = "post_deleted"
+    retried: ClassVar[bool] = True
     post: Post
     delete_by: str = ""
 
@@ -112,13 +162,29 @@ class PostDeletedEvent(Event):
     def channel_id(self) -> str:
         return self.post.channel_id
 
+    @property
+    def author_id(self) -> str:
+        return self.post.user_id
+
+    def dedupe_key(self) -> Hashable:
+        return ("delete", self.post.id)
+
 
 @attrs.frozen(kw_only=True)
 class ReactionAddedEvent(Event):
     """Someone reacted to a post."""
 
     event_type: ClassVar[str] = "reaction_added"
+    retried: ClassVar[bool] = True
     reaction: Reaction
+
+    @property
+    def author_id(self) -> str:
+        return self.reaction.user_id
+
+    def dedupe_key(self) -> Hashable:
+        r = self.reaction
+        return (self.event_type, r.post_id, r.user_id, r.emoji_name, r.create_at)
 
 
 @attrs.frozen(kw_only=True)
@@ -126,7 +192,18 @@ class ReactionRemovedEvent(Event):
     """Someone took a reaction back."""
 
     event_type: ClassVar[str] = "reaction_removed"
+    retried: ClassVar[bool] = True
     reaction: Reaction
+
+    @property
+    def author_id(self) -> str:
+        return self.reaction.user_id
+
+    def dedupe_key(self) -> Hashable:
+        # The server builds a removed reaction from the URL, with create_at 0 (api4/reaction.go):
+        # only the stream's position tells a second removal from a replay of the first.
+        r = self.reaction
+        return (self.event_type, r.post_id, r.user_id, r.emoji_name, self.seq)
 
 
 @attrs.frozen(kw_only=True)
@@ -136,6 +213,10 @@ class TypingEvent(Event):
     event_type: ClassVar[str] = "typing"
     user_id: UserID
     parent_id: str = ""
+
+    @property
+    def author_id(self) -> str:
+        return self.user_id
 
 
 @attrs.frozen(kw_only=True)

@@ -7,6 +7,7 @@ delivers both. Tokens are kept out of reprs.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, ClassVar
 
 import attrs
@@ -37,6 +38,13 @@ class OutgoingWebhookEvent(Event):
     def channel_id(self) -> str:
         return self.webhook_channel_id
 
+    @property
+    def author_id(self) -> str:
+        return self.user_id
+
+    def dedupe_key(self) -> Hashable | None:
+        return ("webhook", self.post_id) if self.post_id else None
+
 
 @attrs.frozen(kw_only=True)
 class SlashCommandEvent(Event):
@@ -58,6 +66,13 @@ class SlashCommandEvent(Event):
     @property
     def channel_id(self) -> str:
         return self.command_channel_id
+
+    @property
+    def author_id(self) -> str:
+        return self.user_id
+
+    def dedupe_key(self) -> Hashable | None:
+        return (self.event_type, self.trigger_id) if self.trigger_id else None
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +97,13 @@ class ActionEvent(Event):
     def channel_id(self) -> str:
         return self.action_channel_id
 
+    @property
+    def author_id(self) -> str:
+        return self.user_id
+
+    def dedupe_key(self) -> Hashable | None:
+        return (self.event_type, self.trigger_id) if self.trigger_id else None
+
 
 @attrs.frozen(kw_only=True)
 class DialogSubmissionEvent(Event):
@@ -99,6 +121,10 @@ class DialogSubmissionEvent(Event):
     @property
     def channel_id(self) -> str:
         return self.dialog_channel_id
+
+    @property
+    def author_id(self) -> str:
+        return self.user_id
 
 
 @attrs.frozen
