@@ -1,0 +1,81 @@
+"""The bridge toolkit: a bridge is a :class:`~.connector.Connector` (the remote network's code)
+plus :class:`~.bridge.ConnectorBridge` (portals, ghosts, the message map, users, both directions).
+See ``docs/toolkit.md``."""
+
+from .bridge import ConnectorBridge
+from .connector import (
+    Connector,
+    HandlesDeletes,
+    HandlesEdits,
+    HandlesReactions,
+    HandlesTyping,
+    MattermostDelete,
+    MattermostEdit,
+    MattermostMessage,
+    MattermostReaction,
+    NetworkInfo,
+    ProvidesChatInfo,
+    ProvidesUserInfo,
+    capabilities,
+)
+from .formatting import split_message
+from .ghosts import Ghosts
+from .messages import MessageMap, MessagePart
+from .portals import Portal, PortalError, Portals
+from .remote import (
+    ChatKind,
+    PortalEvent,
+    PortalKey,
+    RemoteChatInfo,
+    RemoteDelete,
+    RemoteEdit,
+    RemoteEvent,
+    RemoteFile,
+    RemoteMessage,
+    RemoteReaction,
+    RemoteReactionRemove,
+    RemoteTyping,
+    RemoteUserInfo,
+    Sender,
+)
+from .users import BridgeUser, Users
+
+__all__ = [
+    "BridgeUser",
+    "ChatKind",
+    "Connector",
+    "ConnectorBridge",
+    "Ghosts",
+    "HandlesDeletes",
+    "HandlesEdits",
+    "HandlesReactions",
+    "HandlesTyping",
+    "MattermostDelete",
+    "MattermostEdit",
+    "MattermostMessage",
+    "MattermostReaction",
+    "MessageMap",
+    "MessagePart",
+    "NetworkInfo",
+    "Portal",
+    "PortalError",
+    "PortalEvent",
+    "PortalKey",
+    "Portals",
+    "ProvidesChatInfo",
+    "ProvidesUserInfo",
+    "RemoteChatInfo",
+    "RemoteDelete",
+    "RemoteEdit",
+    "RemoteEvent",
+    "RemoteFile",
+    "RemoteMessage",
+    "RemoteReaction",
+    "RemoteReactionRemove",
+    "RemoteTyping",
+    "RemoteUserInfo",
+    "Sender",
+    "Users",
+    "capabilities",
+    "split_message",
+]

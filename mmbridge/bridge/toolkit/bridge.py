@@ -1,0 +1,384 @@
+"""``ConnectorBridge``: a :class:`~mmbridge.bridge.Bridge` whose remote side is a connector.
+
+The bridge does everything but the network: portals (made on demand, remembered), ghosts
+(puppets with readable stable usernames), the message map (both directions, parts, threads),
+Mattermost users and their logins, and both directions of messages, edits, deletions, reactions
+and typing. Remote events ride the bridge's dispatcher (one ordered queue per portal, duplicates
+dropped, failures tried again then parked), as Mattermost events do (one queue per channel)::
+
+    class IRCBridge(ConnectorBridge[IRCSettings]):
+        name = "irc"
+        section = SectionSpec("irc", IRCSettings)
+
+        def create_connector(self) -> Connector:
+            return IRCConnector(self.settings)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from ...appservice import Dispatcher, IntentAPI
+from ...db import UpgradeTable
+from ...errors import NotFoundError
+from ...types import (
+    ChannelID,
+    Event,
+    FileID,
+    PostDeletedEvent,
+    PostedEvent,
+    PostEditedEvent,
+    PostID,
+    ReactionAddedEvent,
+    ReactionRemovedEvent,
+    TypingEvent,
+)
+from ..bridge import Bridge
+from ..config import LoadedConfig
+from .connector import (
+    Connector,
+    HandlesDeletes,
+    HandlesEdits,
+    HandlesReactions,
+    HandlesTyping,
+    MattermostDelete,
+    MattermostEdit,
+    MattermostMessage,
+    MattermostReaction,
+    ProvidesChatInfo,
+    ProvidesUserInfo,
+    capabilities,
+)
+from .formatting import split_message
+from .ghosts import Ghosts
+from .messages import MessageMap, MessagePart
+from .portals import Portal, Portals
+from .remote import (
+    ChatKind,
+    PortalEvent,
+    RemoteChatInfo,
+    RemoteDelete,
+    RemoteEdit,
+    RemoteEvent,
+    RemoteMessage,
+    RemoteReaction,
+    RemoteReactionRemove,
+    RemoteTyping,
+    RemoteUserInfo,
+    Sender,
+)
+from .schema import toolkit_upgrade_table
+from .users import Users
+
+SettingsT = TypeVar("SettingsT")
+
+
+class ConnectorBridge(Bridge[SettingsT]):
+    """A bridge made of a :class:`~.connector.Connector` and the toolkit. Subclass it and return
+    the connector from :meth:`create_connector`."""
+
+    def __init__(self, config: LoadedConfig[SettingsT], **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.portals = Portals(self.appservice, self.db, self.bridge_id)
+        self.ghosts = Ghosts(self.appservice, self.db, self.bridge_id)
+        self.message_map = MessageMap(self.db, self.bridge_id)
+        self.users = Users(self.appservice.bot, self.db, self.bridge_id)
+        self.connector = self.create_connector()
+        #: What the connector can do beyond messages (``edits``, ``reactions``, ...).
+        self.capabilities = capabilities(self.connector)
+        self.log = logging.getLogger(f"mmbridge.bridge.{self.name}")
+        self._profiled: set[str] = set()
+
+    # ---- hooks ----------------------------------------------------------------------------------
+
+    def create_connector(self) -> Connector:
+        """The bridge's connector (called once, in ``__init__``, after the toolkit's pieces)."""
+        raise NotImplementedError(f"{type(self).__name__} must return its connector from create_connector()")
+
+    def connector_tables(self) -> Sequence[UpgradeTable]:
+        """The connector's own tables, migrated with the toolkit's."""
+        return ()
+
+    def upgrade_tables(self) -> Sequence[UpgradeTable]:
+        return [toolkit_upgrade_table(), *self.connector_tables()]
+
+    def register_handlers(self, dispatcher: Dispatcher) -> None:
+        on = dispatcher.on
+        on(PostedEvent)(self._from_post)
+        on(PostEditedEvent)(self._from_edit)
+        on(PostDeletedEvent)(self._from_delete)
+        on(ReactionAddedEvent, ReactionRemovedEvent)(self._from_reaction)
+        on(TypingEvent)(self._from_typing)
+        on(RemoteMessage)(self._remote_message)
+        on(RemoteEdit)(self._remote_edit)
+        on(RemoteDelete)(self._remote_delete)
+        on(RemoteReaction, RemoteReactionRemove)(self._remote_reaction)
+        on(RemoteTyping)(self._remote_typing)
+        on(RemoteChatInfo)(self._remote_chat_info)
+        on(RemoteUserInfo)(self._remote_user_info)
+
+    async def prepare(self) -> None:
+        await self.portals.load()
+
+    def watched_channels(self) -> Sequence[str]:
+        return [portal.channel_id for portal in self.portals.all()]
+
+    async def started(self) -> None:
+        await self.connector.start(self)
+        self.log.info(
+            "%s connector started (%s)",
+            self.connector.network.display_name,
+            ", ".join(sorted(self.capabilities)) or "messages only",
+        )
+
+    async def stopping(self) -> None:
+        await self.connector.stop()
+
+    # ---- the connector's entry point ------------------------------------------------------------
+
+    async def push(self, event: RemoteEvent) -> None:
+        """Hand a remote event to the bridge (waits when the bridge is busy: backpressure)."""
+        await self.dispatcher.dispatch(event)
+
+    async def intent_for(self, sender: Sender) -> IntentAPI:
+        """Who posts for ``sender``: a logged-in user's own account when they gave the bridge
+        their token (double puppeting), else the remote user's ghost."""
+        store = self.appservice.store
+        if sender.from_me and sender.user_id and await store.get_real_user_token(sender.user_id) is not None:
+            return self.appservice.intent(user_id=sender.user_id)
+        return await self._ghost(sender.remote_id)
+
+    # ---- remote -> Mattermost -------------------------------------------------------------------
+
+    async def _portal_of(self, event: PortalEvent) -> Portal:
+        portal = self.portals.get(event.portal)
+        if portal is not None:
+            return portal
+        info = None
+        if isinstance(self.connector, ProvidesChatInfo):
+            info = await self.connector.get_chat_info(event.portal)
+        members: list[str] = []
+        kind = (
+            info.kind if info is not None else (ChatKind.DIRECT if event.portal.receiver else ChatKind.PUBLIC)
+        )
+        if kind in (ChatKind.DIRECT, ChatKind.GROUP):
+            remote_members = (
+                list(info.members) if info is not None and info.members else [event.sender.remote_id]
+            )
+            for remote_id in remote_members:
+                ghost = await self._ghost(remote_id)
+                await ghost.ensure_registered()
+                members.append(ghost.user_id)
+        if event.portal.receiver:
+            members.append(event.portal.receiver)
+        portal = await self.portals.ensure(event.portal, info, members)
+        self.watch(portal.channel_id)
+        return portal
+
+    async def _ghost(self, remote_id: str) -> IntentAPI:
+        intent = await self.ghosts.intent(remote_id)
+        if remote_id not in self._profiled:
+            self._profiled.add(remote_id)
+            info = None
+            if isinstance(self.connector, ProvidesUserInfo):
+                info = await self.connector.get_user_info(remote_id)
+            name = info.display_name if info is not None and info.display_name else remote_id
+            await intent.set_display_name(self.display_name(name, remote_id=remote_id))
+            if info is not None and info.avatar:
+                await intent.set_avatar(info.avatar)
+        return intent
+
+    async def _remote_message(self, event: RemoteMessage) -> None:
+        key = str(event.portal)
+        if await self.message_map.parts(key, event.message_id):
+            return  # bridged already (the connector saw its message twice)
+        portal = await self._portal_of(event)
+        intent = await self.intent_for(event.sender)
+        thread_root, root_post = await self._thread_of(key, event.thread_root or event.reply_to)
+        text = f"*{event.text}*" if event.emote else event.text
+        parts: list[MessagePart] = []
+        chunks = split_message(text) if text else []
+        for index, chunk in enumerate(chunks):
+            post = await intent.send_markdown(
+                portal.channel_id, chunk, root_id=root_post, source=f"{key}:{event.message_id}:{index}"
+            )
+            parts.append(self._part(key, event, index, post.id, portal.channel_id, thread_root))
+        if event.files:
+            client = await intent.ensure_registered()
+            await intent.ensure_joined(portal.channel_id)
+            file_ids: list[FileID] = []
+            for remote_file in event.files:
+                info = await client.files.upload(
+                    ChannelID(portal.channel_id),
+                    remote_file.data,
+                    remote_file.name,
+                    content_type=remote_file.mime_type,
+                )
+                file_ids.append(info.id)
+            index = len(chunks)
+            post = await intent.send_markdown(
+                portal.channel_id,
+                "",
+                root_id=root_post,
+                file_ids=file_ids,
+                source=f"{key}:{event.message_id}:{index}",
+            )
+            parts.append(self._part(key, event, index, post.id, portal.channel_id, thread_root))
+        await self.message_map.add(parts)
+
+    def _part(
+        self, key: str, event: RemoteMessage, index: int, post_id: str, channel_id: str, thread_root: str
+    ) -> MessagePart:
+        return MessagePart(
+            key, event.message_id, index, post_id, channel_id, event.sender.remote_id, thread_root
+        )
+
+    async def _thread_of(self, key: str, remote_id: str) -> tuple[str, str]:
+        """The thread a reply to ``remote_id`` goes in: (the thread root's remote id, its post id).
+        Mattermost threads are one level deep: a reply to a reply goes under the root."""
+        if not remote_id:
+            return "", ""
+        target = await self.message_map.parts(key, remote_id)
+        if not target:
+            return "", ""
+        root_remote = target[0].thread_root or remote_id
+        root_post = await self.message_map.first_post(key, root_remote) or target[0].post_id
+        return root_remote, root_post
+
+    async def _remote_edit(self, event: RemoteEdit) -> None:
+        parts = await self.message_map.parts(str(event.portal), event.message_id)
+        if not parts:
+            return
+        intent = await self.intent_for(event.sender)
+        chunks = split_message(event.text)
+        for part, chunk in zip(parts, chunks, strict=False):
+            await intent.edit(part.post_id, chunk, markdown=True)
+
+    async def _remote_delete(self, event: RemoteDelete) -> None:
+        parts = await self.message_map.remove(str(event.portal), event.message_id)
+        if not parts:
+            return
+        intent = await self.intent_for(Sender(remote_id=parts[0].sender)) if parts[0].sender else None
+        for part in parts:
+            with contextlib.suppress(NotFoundError):
+                if intent is not None:
+                    await intent.delete(part.post_id)
+                else:
+                    await self.appservice.bot.posts.delete(PostID(part.post_id))
+
+    async def _remote_reaction(self, event: RemoteReaction | RemoteReactionRemove) -> None:
+        post_id = await self.message_map.first_post(str(event.portal), event.message_id)
+        portal = self.portals.get(event.portal)
+        if post_id is None or portal is None:
+            return
+        intent = await self.intent_for(event.sender)
+        if isinstance(event, RemoteReaction):
+            await intent.react(post_id, event.emoji, channel_id=portal.channel_id)
+        else:
+            with contextlib.suppress(NotFoundError):
+                await intent.unreact(post_id, event.emoji)
+
+    async def _remote_typing(self, event: RemoteTyping) -> None:
+        portal = self.portals.get(event.portal)
+        if portal is not None:
+            await (await self.intent_for(event.sender)).typing(portal.channel_id)
+
+    async def _remote_chat_info(self, event: RemoteChatInfo) -> None:
+        portal = self.portals.get(event.portal)
+        if portal is None:
+            await self.portals.ensure(
+                event.portal, event, [event.portal.receiver] if event.portal.receiver else []
+            )
+        else:
+            await self.portals.sync(portal, event)
+
+    async def _remote_user_info(self, event: RemoteUserInfo) -> None:
+        intent = await self.ghosts.intent(event.sender.remote_id)
+        self._profiled.add(event.sender.remote_id)
+        if event.display_name:
+            await intent.set_display_name(
+                self.display_name(event.display_name, remote_id=event.sender.remote_id)
+            )
+        if event.avatar:
+            await intent.set_avatar(event.avatar)
+
+    # ---- Mattermost -> remote -------------------------------------------------------------------
+
+    async def _from_post(self, event: PostedEvent) -> None:
+        post = event.post
+        portal = self.portals.by_channel(post.channel_id)
+        if portal is None or post.is_system:
+            return
+        if await self.message_map.by_post(post.id) is not None:
+            return  # it came from the remote side
+        sender = await self.users.get(post.user_id)
+        thread_root = ""
+        if post.root_id:
+            root = await self.message_map.by_post(post.root_id)
+            thread_root = root.remote_id if root is not None else ""
+        files = tuple([await self.appservice.bot.files.get_info(file_id) for file_id in post.file_ids])
+        made = await self.connector.handle_message(
+            MattermostMessage(portal, sender, post, post.message, thread_root, files)
+        )
+        remote_ids = [made] if isinstance(made, str) else list(made or ())
+        parts = [
+            MessagePart(str(portal.key), remote_id, 0, post.id, post.channel_id, "", thread_root)
+            for remote_id in remote_ids[:1]
+        ]
+        async with self.ledger.transaction(event) as conn:  # the map and "handled" together
+            await self.message_map.add(parts, conn=conn)
+
+    async def _from_edit(self, event: PostEditedEvent) -> None:
+        portal, part = await self._bridged(event.post.channel_id, event.post.id)
+        if portal is None or part is None or not isinstance(self.connector, HandlesEdits):
+            return
+        sender = await self.users.get(event.post.user_id)
+        await self.connector.handle_edit(
+            MattermostEdit(portal, sender, event.post, event.post.message, (part.remote_id,))
+        )
+
+    async def _from_delete(self, event: PostDeletedEvent) -> None:
+        portal, part = await self._bridged(event.post.channel_id, event.post.id)
+        if portal is None or part is None:
+            return
+        if isinstance(self.connector, HandlesDeletes):
+            sender = await self.users.get(event.post.user_id)
+            await self.connector.handle_delete(
+                MattermostDelete(portal, sender, event.post, (part.remote_id,))
+            )
+        await self.message_map.remove(part.portal, part.remote_id)
+
+    async def _from_reaction(self, event: ReactionAddedEvent | ReactionRemovedEvent) -> None:
+        reaction = event.reaction
+        part = await self.message_map.by_post(reaction.post_id)
+        portal = self.portals.by_channel(part.channel_id) if part is not None else None
+        if part is None or portal is None or not isinstance(self.connector, HandlesReactions):
+            return
+        sender = await self.users.get(reaction.user_id)
+        await self.connector.handle_reaction(
+            MattermostReaction(
+                portal,
+                sender,
+                part.remote_id,
+                reaction.emoji_name,
+                removed=isinstance(event, ReactionRemovedEvent),
+            )
+        )
+
+    async def _from_typing(self, event: TypingEvent) -> None:
+        portal = self.portals.by_channel(event.channel_id)
+        if portal is not None and isinstance(self.connector, HandlesTyping):
+            await self.connector.handle_typing(portal, await self.users.get(event.user_id))
+
+    async def _bridged(self, channel_id: str, post_id: str) -> tuple[Portal | None, MessagePart | None]:
+        portal = self.portals.by_channel(channel_id)
+        if portal is None:
+            return None, None
+        return portal, await self.message_map.by_post(post_id)
+
+    def describe(self, event: Event) -> str:
+        """A short description of an event for logs."""
+        return f"{event.type} in {event.queue_key}"

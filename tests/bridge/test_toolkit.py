@@ -1,0 +1,204 @@
+"""The toolkit end to end against the emulator: a connector of an in-memory network, the
+ConnectorBridge doing portals, ghosts, the message map and both directions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from mmbridge.api import ClientAPI
+from mmbridge.bridge import Registration
+from mmbridge.testing.emulator import Emulator
+from mmbridge.testing.emulator.models import Post
+from mmbridge.types import ChannelID, UserID
+
+from .loopnet import LoopBridge
+
+
+def config_text(url: str, token: str, database: Path) -> str:
+    return f"""
+mattermost:
+  url: {url}
+  token: {token}
+  team: test-team
+appservice:
+  id: loop
+  port: 0
+puppets:
+  username_template: loop_{{localpart}}
+database:
+  uri: sqlite:///{database}
+"""
+
+
+async def until(condition: Callable[[], object], limit: float = 10.0) -> None:
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110 - polls the emulator for the bridge's effect
+            await asyncio.sleep(0.02)
+
+
+class Loop:
+    """A started LoopBridge and ways to look at the emulator."""
+
+    def __init__(self, emulator: Emulator, path: Path) -> None:
+        self.emulator = emulator
+        self.path = path
+        self.bridge = self.make()
+
+    def make(self) -> LoopBridge:
+        config = LoopBridge.load_config(self.path)
+        return LoopBridge(config, registration=Registration.from_config(config.core))
+
+    async def restart(self) -> None:
+        await self.bridge.stop()
+        self.bridge = self.make()
+        await self.bridge.start()
+
+    def channel_of(self, chat: str) -> str:
+        portal = next(p for p in self.bridge.portals.all() if p.key.id == chat)
+        return portal.channel_id
+
+    def posts(self, channel_id: str) -> list[Post]:
+        state = self.emulator.state
+        found = [
+            p for p in state.posts.values() if p.channel_id == channel_id and not p.delete_at and not p.type
+        ]
+        return sorted(found, key=lambda p: (p.create_at, p.seq))
+
+    def author(self, post: Post) -> str:
+        return self.emulator.state.user(post.user_id).username
+
+
+@pytest_asyncio.fixture
+async def loop(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Loop]:
+    _, token = emulator.create_user("loopbot", admin=True, bot=True)
+    path = tmp_path / "config.yaml"
+    path.write_text(config_text(str(emulator.url), token, tmp_path / "loop.db"))
+    setup = Loop(emulator, path)
+    await setup.bridge.start()
+    try:
+        yield setup
+    finally:
+        await setup.bridge.stop()
+
+
+async def test_a_remote_message_makes_the_portal_and_the_ghost_and_posts_once(loop: Loop) -> None:
+    net = loop.bridge.loop
+    net.names["alice_remote"] = "Alice Remote"
+    await net.say("general", "alice_remote", "hello from the loop")
+    await until(lambda: any(p.key.id == "general" for p in loop.bridge.portals.all()))
+    channel = loop.channel_of("general")
+    await until(lambda: loop.posts(channel))
+    [post] = loop.posts(channel)
+    assert post.message == "hello from the loop"
+    assert loop.author(post) == "loop_alice_remote"  # readable: the remote id itself
+    user = loop.emulator.state.user(post.user_id)
+    assert user.nickname == "Alice Remote"
+    assert loop.emulator.state.channels[channel].name == "general"
+    # The second message from that ghost is one HTTP request.
+    loop.emulator.clear_requests()
+    await net.say("general", "alice_remote", "second")
+    await until(lambda: len(loop.posts(channel)) == 2)
+    requests = [r for r in loop.emulator.requests if not r.path.endswith("/websocket")]
+    assert [(r.method, r.path) for r in requests] == [("POST", "/api/v4/posts")]
+    # The same remote message seen twice is bridged once.
+    await net.say("general", "alice_remote", "second", message_id="m-dup")
+    await net.say("general", "alice_remote", "second", message_id="m-dup")
+    await until(lambda: len(loop.posts(channel)) == 3)
+    await asyncio.sleep(0.1)
+    assert len(loop.posts(channel)) == 3
+
+
+@pytest.mark.parametrize(
+    ("remote_id", "expected"),
+    [("Ünïcode Näme", "loop_unicode-name-"), ("ALL", "loop_all-"), ("x" * 80, "loop_xxxxxxxx")],
+)
+async def test_a_remote_name_mattermost_refuses_gets_a_valid_stable_username(
+    loop: Loop, remote_id: str, expected: str
+) -> None:
+    net = loop.bridge.loop
+    await net.say("names", remote_id, "hi")
+    await until(lambda: any(p.key.id == "names" for p in loop.bridge.portals.all()))
+    channel = loop.channel_of("names")
+    await until(lambda: loop.posts(channel))
+    username = loop.author(loop.posts(channel)[0])
+    assert username.startswith(expected)
+    assert len(username) <= 64
+    await loop.restart()
+    await loop.bridge.loop.say("names", remote_id, "again")
+    await until(lambda: len(loop.posts(channel)) == 2)
+    assert {loop.author(p) for p in loop.posts(channel)} == {username}  # stable across restarts
+
+
+async def test_a_name_taken_by_a_real_user_gets_another(loop: Loop) -> None:
+    loop.emulator.create_user("loop_bob")  # a person, not a puppet
+    await loop.bridge.loop.say("taken", "bob", "hi")
+    await until(lambda: any(p.key.id == "taken" for p in loop.bridge.portals.all()))
+    channel = loop.channel_of("taken")
+    await until(lambda: loop.posts(channel))
+    username = loop.author(loop.posts(channel)[0])
+    assert username.startswith("loop_bob-")
+
+
+async def test_edits_deletes_replies_and_reactions_cross_both_ways_and_after_a_restart(
+    loop: Loop, admin: ClientAPI
+) -> None:
+    net = loop.bridge.loop
+    first = await net.say("room", "carol", "remote root")
+    await until(lambda: any(p.key.id == "room" for p in loop.bridge.portals.all()))
+    channel = loop.channel_of("room")
+    await until(lambda: loop.posts(channel))
+    [root] = loop.posts(channel)
+    # Mattermost -> remote: a reply, an edit, a reaction, a delete.
+    admin_id = UserID(loop.emulator.seed.admin_user_id)
+    await admin.channels.add_member(ChannelID(channel), admin_id)
+    reply = await admin.posts.create(ChannelID(channel), "a reply from mattermost", root_id=root.id)
+    await until(lambda: [s for s in net.sent if s.kind == "message"])
+    [sent] = [s for s in net.sent if s.kind == "message"]
+    assert (sent.text, sent.thread_root, sent.user) == ("a reply from mattermost", first, "sysadmin")
+    await admin.posts.edit(reply.id, "edited on mattermost")
+    await admin.reactions.add(admin_id, root.id, "tada")
+    await until(lambda: {s.kind for s in net.sent} >= {"edit", "react"})
+    assert [(s.kind, s.text, s.remote_id) for s in net.sent if s.kind in ("edit", "react")] == [
+        ("edit", "edited on mattermost", sent.remote_id),
+        ("react", "tada", first),
+    ]
+
+    await loop.restart()
+    net = loop.bridge.loop
+    # Remote -> Mattermost after the restart: an edit, a reaction, a reply, a delete.
+    await net.edit("room", "carol", first, "remote root, edited")
+    await net.react("room", "carol", first, "smile")
+    reply_id = await net.say("room", "dave", "a remote reply", reply_to=first)
+    await until(lambda: loop.posts(channel)[0].message == "remote root, edited")
+    await until(lambda: "smile" in {r.emoji_name for r in loop.emulator.state.reactions.get(root.id, [])})
+    await until(lambda: any(p.message == "a remote reply" for p in loop.posts(channel)))
+    remote_reply = next(p for p in loop.posts(channel) if p.message == "a remote reply")
+    assert remote_reply.root_id == root.id
+    await net.delete("room", "dave", reply_id)
+    await until(lambda: not any(p.message == "a remote reply" for p in loop.posts(channel)))
+    await admin.posts.delete(reply.id)
+    await until(lambda: any(s.kind == "delete" for s in net.sent))
+    assert [s.remote_id for s in net.sent if s.kind == "delete"] == [sent.remote_id]
+    # Nothing the bridge made went back to the remote side.
+    assert [s.text for s in net.sent if s.kind == "message"] == []
+
+
+async def test_a_40000_character_message_with_a_code_block_arrives_as_three_posts(loop: Loop) -> None:
+    code = "```python\n" + "\n".join(f"print({n})" for n in range(800)) + "\n```\n"
+    text = "word " * 3000 + "\n\n" + code + "\n" + "more " * 3000 + "\n\n" + "end " * 500
+    assert len(text) > 39_000
+    await loop.bridge.loop.say("long", "erin", text)
+    await until(lambda: any(p.key.id == "long" for p in loop.bridge.portals.all()))
+    channel = loop.channel_of("long")
+    await until(lambda: len(loop.posts(channel)) == 3)
+    posts = loop.posts(channel)
+    assert sum(code.strip() in p.message for p in posts) == 1  # the code block whole, in one post
+    assert all(len(p.message) <= 16383 for p in posts)
+    assert "".join(p.message for p in posts).replace("\n", "").replace(" ", "") == text.replace(
+        "\n", ""
+    ).replace(" ", "")
