@@ -12,7 +12,8 @@ import pytest_asyncio
 
 from mmbridge.api import ClientAPI
 from mmbridge.bridge import Registration
-from mmbridge.testing.emulator import Emulator
+from mmbridge.bridge.toolkit import PortalKey, RemoteMessage, Sender
+from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Post
 from mmbridge.types import ChannelID, UserID
 
@@ -202,3 +203,96 @@ async def test_a_40000_character_message_with_a_code_block_arrives_as_three_post
     assert "".join(p.message for p in posts).replace("\n", "").replace(" ", "") == text.replace(
         "\n", ""
     ).replace(" ", "")
+
+
+async def command(loop: Loop, token: str, channel_id: str, text: str) -> str:
+    """Run a slash command as the webapp does; the bridge's ephemeral answer."""
+    answer = await loop.emulator.type_message(token, channel_id, text)
+    return str(answer.get("text", answer))
+
+
+async def test_bridge_commands_help_ping_status_and_permissions(loop: Loop) -> None:
+    seed = loop.emulator.seed
+    help_for_alice = await command(loop, seed.token, seed.channel_id, "/bridge help")
+    assert "/bridge ping" in help_for_alice
+    assert "/bridge login-token TOKEN" in help_for_alice
+    assert "/bridge link" not in help_for_alice  # admin commands are not shown to others
+    help_for_admin = await command(loop, seed.admin_token, seed.channel_id, "/bridge")
+    assert "`/bridge link REMOTE_CHAT`: bridge this channel to a remote chat (admin)" in help_for_admin
+    assert "pong: Loopnet bridge `loop` is running" in await command(
+        loop, seed.token, seed.channel_id, "/bridge ping"
+    )
+    assert "not bridged" in await command(loop, seed.token, seed.channel_id, "/bridge status")
+    assert "for bridge admins" in await command(loop, seed.token, seed.channel_id, "/bridge link somewhere")
+    assert "no command 'nope'" in await command(loop, seed.token, seed.channel_id, "/bridge nope")
+    assert "no logins" in await command(loop, seed.token, seed.channel_id, "/bridge login me")
+
+
+async def test_link_an_existing_channel_and_relay_mode(loop: Loop, admin: ClientAPI) -> None:
+    seed = loop.emulator.seed
+    answer = await command(loop, seed.admin_token, seed.channel_id, "/bridge link lobby")
+    assert answer == "This channel is now bridged to `lobby`."
+    net = loop.bridge.loop
+    net.names["frank"] = "Frank F."
+    await net.say("lobby", "frank", "into the linked channel")
+    await until(lambda: any(p.message == "into the linked channel" for p in loop.posts(seed.channel_id)))
+    assert "bridged to `lobby`: 1 messages" in await command(
+        loop, seed.token, seed.channel_id, "/bridge status"
+    )
+
+    assert "Relay mode is on" in await command(loop, seed.admin_token, seed.channel_id, "/bridge relay on")
+    await net.say("lobby", "frank", "relayed")
+    await until(lambda: any("relayed" in p.message for p in loop.posts(seed.channel_id)))
+    relayed = next(p for p in loop.posts(seed.channel_id) if "relayed" in p.message)
+    assert relayed.message == "**Frank F.**: relayed"  # the server allows no username override
+    assert loop.author(relayed) == "loopbot"
+    # Nothing the bridge posted went back to the remote side.
+    assert not [s for s in net.sent if s.kind == "message"]
+    assert await command(loop, seed.admin_token, seed.channel_id, "/bridge unlink") == (
+        "This channel is no longer bridged to `lobby`."
+    )
+    assert "not bridged" in await command(loop, seed.token, seed.channel_id, "/bridge status")
+
+
+async def test_double_puppeting_posts_as_the_user_with_no_echo(loop: Loop) -> None:
+    seed = loop.emulator.seed
+    await command(loop, seed.admin_token, seed.channel_id, "/bridge link lobby")
+    answer = await command(loop, seed.token, seed.channel_id, f"/bridge login-token {seed.token}")
+    assert answer == "Your messages from the remote side will appear as yourself."
+    assert (
+        await command(loop, seed.token, seed.channel_id, "/bridge login-token 0123456789abcdefghijklmnop")
+        == "That token does not work."
+    )
+    net = loop.bridge.loop
+    assert net.bridge is not None
+    await net.bridge.push(
+        RemoteMessage(
+            portal=PortalKey("lobby"),
+            sender=Sender(remote_id="alice-remote", from_me=True, user_id=seed.user_id),
+            message_id="from-alice",
+            text="sent from my remote account",
+        )
+    )
+    await until(lambda: any(p.message == "sent from my remote account" for p in loop.posts(seed.channel_id)))
+    post = next(p for p in loop.posts(seed.channel_id) if p.message == "sent from my remote account")
+    assert post.user_id == seed.user_id  # as herself, not a ghost
+    await asyncio.sleep(0.2)
+    assert not [s for s in net.sent if s.kind == "message"]  # and not echoed back
+    assert "double puppeting" in await command(loop, seed.token, seed.channel_id, "/bridge status")
+    assert await command(loop, seed.token, seed.channel_id, "/bridge logout") == "Logged out."
+    assert await loop.bridge.appservice.store.get_real_user_token(seed.user_id) is None
+
+
+@pytest.mark.parametrize("emulator_settings", [EmulatorSettings(enable_post_username_override=True)])
+async def test_relay_mode_uses_the_username_override_where_the_server_allows_it(loop: Loop) -> None:
+    seed = loop.emulator.seed
+    await command(loop, seed.admin_token, seed.channel_id, "/bridge link lobby")
+    await command(loop, seed.admin_token, seed.channel_id, "/bridge relay on")
+    net = loop.bridge.loop
+    net.names["gina"] = "Gina G."
+    await net.say("lobby", "gina", "with an override")
+    await until(lambda: any(p.message == "with an override" for p in loop.posts(seed.channel_id)))
+    post = next(p for p in loop.posts(seed.channel_id) if p.message == "with an override")
+    assert loop.author(post) == "loopbot"
+    assert post.props["override_username"] == "Gina G."
+    assert not [u for u in loop.emulator.state.users.values() if u.username.startswith("loop_")]  # no puppet

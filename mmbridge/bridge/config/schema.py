@@ -221,6 +221,37 @@ class DeliveryConfig:
     retry_max_delay: float = setting(30.0, check=positive)
 
 
+def relay_format(value: str) -> str | None:
+    """A format string using ``{displayname}`` and ``{message}`` (the message at least)."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+    except ValueError as exc:
+        return f"is not a valid format: {exc}"
+    if "message" not in names:
+        return "must contain {message}"
+    unknown = names - {"displayname", "message"}
+    return (
+        f"uses unknown field(s) {', '.join(sorted(unknown))}; known: {{displayname}}, {{message}}"
+        if unknown
+        else None
+    )
+
+
+@attrs.frozen
+class CommandsConfig:
+    """``commands``: the bridge bot's slash command (toolkit bridges)."""
+
+    trigger: str = setting("bridge", check=not_empty("name the trigger word"))
+    admins: list[str] = setting(factory=list)
+
+
+@attrs.frozen
+class RelayConfig:
+    """``relay``: how relayed messages look where usernames cannot be overridden."""
+
+    format: str = setting("**{displayname}**: {message}", check=relay_format)
+
+
 @attrs.frozen
 class CoreConfig:
     """Every section mmbridge itself reads; a bridge's own section is loaded beside it."""
@@ -233,3 +264,5 @@ class CoreConfig:
     logging: dict[str, Any] = setting(factory=default_logging, check=logging_config)
     metrics: MetricsConfig = setting(factory=MetricsConfig)
     delivery: DeliveryConfig = setting(factory=DeliveryConfig)
+    commands: CommandsConfig = setting(factory=CommandsConfig)
+    relay: RelayConfig = setting(factory=RelayConfig)

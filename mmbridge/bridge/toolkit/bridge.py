@@ -21,11 +21,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from ...appservice import Dispatcher, IntentAPI
+from ...appservice import CommandSpec, Dispatcher, IntentAPI
 from ...db import UpgradeTable
 from ...errors import NotFoundError
 from ...types import (
     ChannelID,
+    CommandResponse,
     Event,
     FileID,
     PostDeletedEvent,
@@ -34,10 +35,13 @@ from ...types import (
     PostID,
     ReactionAddedEvent,
     ReactionRemovedEvent,
+    SlashCommandEvent,
     TypingEvent,
 )
 from ..bridge import Bridge
 from ..config import LoadedConfig
+from .builtin_commands import register_builtin_commands
+from .commands import CommandContext, CommandError, CommandRegistry, parse
 from .connector import (
     Connector,
     HandlesDeletes,
@@ -90,7 +94,12 @@ class ConnectorBridge(Bridge[SettingsT]):
         #: What the connector can do beyond messages (``edits``, ``reactions``, ...).
         self.capabilities = capabilities(self.connector)
         self.log = logging.getLogger(f"mmbridge.bridge.{self.name}")
+        #: The ``/bridge`` commands; add a bridge's own with ``commands_registry.command(...)``.
+        self.commands_registry = CommandRegistry(self.config.commands.trigger)
+        register_builtin_commands(self.commands_registry)
         self._profiled: set[str] = set()
+        self._names: dict[str, str] = {}
+        self._override_allowed = False
 
     # ---- hooks ----------------------------------------------------------------------------------
 
@@ -119,9 +128,24 @@ class ConnectorBridge(Bridge[SettingsT]):
         on(RemoteTyping)(self._remote_typing)
         on(RemoteChatInfo)(self._remote_chat_info)
         on(RemoteUserInfo)(self._remote_user_info)
+        on(SlashCommandEvent)(self._on_command)
+
+    def commands(self) -> Sequence[CommandSpec]:
+        network = self.connector.network.display_name
+        return [
+            CommandSpec(
+                trigger=self.commands_registry.trigger,
+                description=f"the {network} bridge",
+                display_name=f"{network} bridge",
+                auto_complete_hint="help",
+                auto_complete_desc=f"talk to the {network} bridge (help lists what it does)",
+            )
+        ]
 
     async def prepare(self) -> None:
         await self.portals.load()
+        settings = await self.appservice.bot.system.client_config()
+        self._override_allowed = settings.get("EnablePostUsernameOverride") == "true"
 
     def watched_channels(self) -> Sequence[str]:
         return [portal.channel_id for portal in self.portals.all()]
@@ -178,6 +202,17 @@ class ConnectorBridge(Bridge[SettingsT]):
         self.watch(portal.channel_id)
         return portal
 
+    async def _remote_name(self, remote_id: str) -> str:
+        """How a remote user is called (asked of the connector once)."""
+        name = self._names.get(remote_id)
+        if name is None:
+            info = None
+            if isinstance(self.connector, ProvidesUserInfo):
+                info = await self.connector.get_user_info(remote_id)
+            name = info.display_name if info is not None and info.display_name else remote_id
+            self._names[remote_id] = name
+        return name
+
     async def _ghost(self, remote_id: str) -> IntentAPI:
         intent = await self.ghosts.intent(remote_id)
         if remote_id not in self._profiled:
@@ -186,6 +221,7 @@ class ConnectorBridge(Bridge[SettingsT]):
             if isinstance(self.connector, ProvidesUserInfo):
                 info = await self.connector.get_user_info(remote_id)
             name = info.display_name if info is not None and info.display_name else remote_id
+            self._names[remote_id] = name
             await intent.set_display_name(self.display_name(name, remote_id=remote_id))
             if info is not None and info.avatar:
                 await intent.set_avatar(info.avatar)
@@ -196,14 +232,27 @@ class ConnectorBridge(Bridge[SettingsT]):
         if await self.message_map.parts(key, event.message_id):
             return  # bridged already (the connector saw its message twice)
         portal = await self._portal_of(event)
-        intent = await self.intent_for(event.sender)
         thread_root, root_post = await self._thread_of(key, event.thread_root or event.reply_to)
         text = f"*{event.text}*" if event.emote else event.text
         parts: list[MessagePart] = []
+        props: dict[str, Any] = {}
+        if not portal.relay:
+            intent = await self.intent_for(event.sender)
+        else:  # the bot posts, as itself, saying who spoke: no puppet is made
+            name = await self._remote_name(event.sender.remote_id)
+            intent = self.appservice.bot_intent()
+            if self._override_allowed:
+                props = {"override_username": name, "from_webhook": "true"}
+            elif text:
+                text = self.config.relay.format.format(displayname=name, message=text)
         chunks = split_message(text) if text else []
         for index, chunk in enumerate(chunks):
             post = await intent.send_markdown(
-                portal.channel_id, chunk, root_id=root_post, source=f"{key}:{event.message_id}:{index}"
+                portal.channel_id,
+                chunk,
+                root_id=root_post,
+                props=props,
+                source=f"{key}:{event.message_id}:{index}",
             )
             parts.append(self._part(key, event, index, post.id, portal.channel_id, thread_root))
         if event.files:
@@ -299,11 +348,34 @@ class ConnectorBridge(Bridge[SettingsT]):
         intent = await self.ghosts.intent(event.sender.remote_id)
         self._profiled.add(event.sender.remote_id)
         if event.display_name:
+            self._names[event.sender.remote_id] = event.display_name
             await intent.set_display_name(
                 self.display_name(event.display_name, remote_id=event.sender.remote_id)
             )
         if event.avatar:
             await intent.set_avatar(event.avatar)
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    async def _on_command(self, event: SlashCommandEvent) -> CommandResponse:
+        registry = self.commands_registry
+        try:
+            name, args = parse(event.text)
+            command = registry.get(name)
+            if command is None:
+                raise CommandError(f"no command {name!r}: `/{registry.trigger} help` lists them")
+            if command.secret_args:
+                for arg in args:
+                    self.secrets.add(arg)
+            user = await self.users.get(event.user_id)
+            is_admin = user.is_system_admin or user.username in self.config.commands.admins
+            if command.level == "admin" and not is_admin:
+                raise CommandError(f"`{name}` is for bridge admins")
+            portal = self.portals.by_channel(event.channel_id)
+            text = await command.handler(CommandContext(self, event, user, portal, args, is_admin))
+        except CommandError as exc:
+            text = str(exc)
+        return CommandResponse(text=text)
 
     # ---- Mattermost -> remote -------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ Only :class:`Connector` is required. Each optional ability is a protocol of its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -162,9 +162,31 @@ class ProvidesUserInfo(Protocol):
         ...
 
 
+@attrs.frozen
+class LoginResult:
+    """A remote login that worked: the remote account, what to keep of it, what to tell the user."""
+
+    remote_id: str
+    data: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    message: str = ""
+
+
+@runtime_checkable
+class HandlesLogin(Protocol):
+    """Users can log in with their own remote account (``/bridge login ...``)."""
+
+    async def login(self, user: BridgeUser, args: Sequence[str]) -> LoginResult:
+        """Log ``user`` in with ``args``; raise :class:`~.commands.CommandError` to refuse."""
+        ...
+
+    async def logout(self, user: BridgeUser) -> None:
+        """Log ``user`` out of the remote network."""
+        ...
+
+
 def capabilities(connector: Connector) -> frozenset[str]:
     """The optional abilities a connector has: ``edits``, ``deletes``, ``reactions``, ``typing``,
-    ``chat_info``, ``user_info``."""
+    ``chat_info``, ``user_info``, ``login``."""
     found = {
         "edits": HandlesEdits,
         "deletes": HandlesDeletes,
@@ -172,5 +194,6 @@ def capabilities(connector: Connector) -> frozenset[str]:
         "typing": HandlesTyping,
         "chat_info": ProvidesChatInfo,
         "user_info": ProvidesUserInfo,
+        "login": HandlesLogin,
     }
     return frozenset(name for name, protocol in found.items() if isinstance(connector, protocol))

@@ -25,6 +25,7 @@ class BridgeUser:
     """Their own account on the remote network, when they logged in through the bridge."""
     login: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     """What the connector keeps of that login (its own data; may hold secrets: never logged)."""
+    is_system_admin: bool = False
 
     @property
     def logged_in(self) -> bool:
@@ -58,7 +59,14 @@ class Users:
         remote_id, login = (
             ("", {}) if row is None else (str(row["remote_id"]), json.loads(row["login"] or "{}"))
         )
-        return BridgeUser(user_id, profile.username, _display_name(profile), remote_id, login)
+        return BridgeUser(
+            user_id,
+            profile.username,
+            _display_name(profile),
+            remote_id,
+            login,
+            is_system_admin=profile.is_system_admin,
+        )
 
     async def set_login(self, user_id: str, remote_id: str, login: Mapping[str, Any]) -> None:
         """Remember the user's remote login."""
