@@ -166,7 +166,7 @@ async def test_a_reaction_and_a_reply_to_a_copy_not_yet_in_the_map_still_cross(
         await _until(lambda: [p for p in state.posts.values() if p.channel_id == b and p.message == "copied"])
         [copy] = [p for p in state.posts.values() if p.channel_id == b and p.message == "copied"]
         # The window between the copy being made and its map row being written, held open.
-        await bridge.db.execute("DELETE FROM mirror_message WHERE copy_id = $1", copy.id)
+        await bridge.db.execute("DELETE FROM mmbridge_message WHERE post_id = $1", copy.id)
         await admin.reactions.add(UserID(emulator.seed.admin_user_id), copy.id, "eyes")
         await admin.posts.create(b, "a reply to the copy", root_id=copy.id)
         await _until(lambda: {r.emoji_name for r in state.reactions.get(original.id, [])} == {"eyes"})
@@ -199,7 +199,7 @@ async def test_a_post_copied_but_not_recorded_before_a_crash_gets_its_later_edit
         await _until(lambda: copies() == ["first text"])
         # As if killed between making the copy and recording it: neither the map row nor the
         # ledger's record exists, the outbox knows the copy.
-        await bridge.db.execute("DELETE FROM mirror_message WHERE post_id = $1", post.id)
+        await bridge.db.execute("DELETE FROM mmbridge_message WHERE remote_id = $1", post.id)
         await bridge.db.execute("DELETE FROM mmbridge_handled WHERE event_key = $1", f"post:{post.id}")
         await bridge.stop()
         await alice.posts.edit(post.id, "edited while down")

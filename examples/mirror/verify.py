@@ -66,6 +66,12 @@ class Difference:
         return lines + self.other[:10]
 
 
+def original_of(copy: Post) -> str:
+    """The id of the post a copy mirrors (its source stamp is ``<portal>:<post id>:<part>``)."""
+    source = str(copy.props[SOURCE_PROP])
+    return source.split(":")[-2] if source.count(":") >= 2 else source
+
+
 class MirrorVerifier:
     """Compares the posts of ``people`` in two channels with the copies on the other side: each
     exactly once, in the same order, with the same text (edits), reactions and thread."""
@@ -104,10 +110,10 @@ class MirrorVerifier:
             by_source: dict[str, list[Post]] = {}
             copies = self.copies(target)
             for copy in copies:
-                by_source.setdefault(str(copy.props[SOURCE_PROP]), []).append(copy)
+                by_source.setdefault(original_of(copy), []).append(copy)
             lost += [o.message for o in originals if o.id not in by_source]
             doubled += [o.message for o in originals if len(by_source.get(o.id, [])) > 1]
-            if [str(c.props[SOURCE_PROP]) for c in copies] != [o.id for o in originals if o.id in by_source]:
+            if [original_of(c) for c in copies] != [o.id for o in originals if o.id in by_source]:
                 other.append(f"out of order in {target}")
             for original in originals:
                 made = by_source.get(original.id)

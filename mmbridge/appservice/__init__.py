@@ -3,7 +3,7 @@
 from .appservice import PUPPET_MARKER, AppServiceAPI, ChildAppServiceAPI, PuppetKind
 from .dispatcher import Dispatcher, DispatchStats, dedupe_key
 from .echo import EchoFilter
-from .errors import IntentError, NotInNamespaceError, PuppetConflictError
+from .errors import IntentError, NotInNamespaceError, ProvisioningConflictError, PuppetConflictError
 from .intent import BRIDGE_PROP, IntentAPI, IntentKind
 from .metrics import BridgeMetrics
 from .namespace import PuppetNamespace, safe_localpart, unsafe_localpart
@@ -32,6 +32,7 @@ __all__ = [
     "MemoryStateStore",
     "NotInNamespaceError",
     "Provisioner",
+    "ProvisioningConflictError",
     "PuppetConflictError",
     "PuppetKind",
     "PuppetNamespace",

@@ -166,6 +166,8 @@ class Dispatcher:
         self._queues: dict[str, deque[tuple[Event, asyncio.Future[Any]]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        #: Closed for good: a draining dispatcher still takes events (handlers push follow-ups).
+        self._shut = False
         #: The longest wait between two tries of a failing drop predicate, in seconds.
         self.drop_retry_max_delay = 5.0
         self.delivery = delivery
@@ -210,7 +212,7 @@ class Dispatcher:
         ``origin="catchup"`` passes a hold (it is what the hold waits for); ``"replay"`` (a dead
         letter handled again) passes the hold and the duplicate check.
         """
-        if self._closing:
+        if self._shut:
             raise RuntimeError("the dispatcher is closed")
         handlers = self.handlers_for(event)
         if not handlers:
@@ -334,22 +336,31 @@ class Dispatcher:
         return None if future is None else await asyncio.shield(future)
 
     async def close(self, drain_seconds: float = 10.0) -> None:
-        """Stop accepting events and let the queued ones finish, for at most ``drain_seconds``."""
+        """Let the queued events finish, for at most ``drain_seconds``, then take no more.
+
+        While it drains, events dispatched by handlers (a connector pushing what a post became)
+        are taken and drained too; failing handlers are not tried again (the next start catches
+        their events up).
+        """
         self._closing = True
         self._closed.set()
         for held in self._held.values():
             for _, future in held:
                 future.cancel()
         self._held.clear()
-        workers = list(self._workers.values())
-        if not workers:
-            return
-        _, still_running = await asyncio.wait(workers, timeout=drain_seconds)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_seconds
+        try:
+            while self._workers and loop.time() < deadline:
+                await asyncio.wait(list(self._workers.values()), timeout=deadline - loop.time())
+        finally:
+            self._shut = True
+        still_running = list(self._workers.values())
         for task in still_running:
             task.cancel()
         if still_running:
             self.log.warning(
-                "shutdown: %d channel queue(s) cancelled after %.0f s", len(still_running), drain_seconds
+                "shutdown: %d queue(s) cancelled after %.0f s", len(still_running), drain_seconds
             )
             await asyncio.gather(*still_running, return_exceptions=True)
 

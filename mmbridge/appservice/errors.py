@@ -18,3 +18,7 @@ class NotInNamespaceError(IntentError, ValueError):
 
 class PuppetConflictError(IntentError):
     """A puppet's username is already taken by an account this bridge did not create."""
+
+
+class ProvisioningConflictError(IntentError):
+    """An integration the bridge wants (a slash command's trigger) belongs to someone else."""

@@ -11,11 +11,12 @@ it; a handler may write its own rows (a message map) in the same transaction wit
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,7 +46,6 @@ DURABLE_EVENTS: tuple[type[Event], ...] = (
     ReactionAddedEvent,
     ReactionRemovedEvent,
 )
-_BY_NAME = {cls.__name__: cls for cls in DURABLE_EVENTS}
 #: A reaction's states in the ledger: handled present; or in doubt, its handlers started.
 PRESENT, ADDING, REMOVING = "present", "adding", "removing"
 #: Rows asked about in one ``IN (...)`` (SQLite allows 32766 parameters; stay far below).
@@ -117,9 +117,11 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 class EventLedger:
     """The durable record of handled events of one bridge (rows scoped by ``bridge_id``)."""
 
-    def __init__(self, db: Database, bridge_id: str) -> None:
+    def __init__(self, db: Database, bridge_id: str, *, event_classes: Iterable[type[Event]] = ()) -> None:
         self.db = db
         self.bridge_id = bridge_id
+        #: The event classes a dead letter may hold (the durable ones, and any a bridge adds).
+        self.event_classes = {cls.__name__: cls for cls in (*DURABLE_EVENTS, *event_classes)}
         #: Keys recorded inside a handler's own transaction, so the dispatcher does not again.
         self._recorded: set[int] = set()
         #: Highest update_at seen per channel but not yet written (echoes, catch-up rows).
@@ -355,9 +357,9 @@ class EventLedger:
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             self.bridge_id,
             letter_id,
-            event.channel_id,
+            event.queue_key,
             event.type,
-            json.dumps({"class": type(event).__name__, "data": unstructure(event)}),
+            json.dumps({"class": type(event).__name__, "data": unstructure(event)}, default=_encode_bytes),
             f"{type(error).__name__}: {error}"[:2000],
             attempts,
             _now_ms(),
@@ -371,7 +373,7 @@ class EventLedger:
             "FROM mmbridge_dead_letter WHERE bridge_id = $1 ORDER BY failed_at, letter_id",
             self.bridge_id,
         )
-        return [_letter(row, with_events=with_events) for row in rows]
+        return [self._letter(row, with_events=with_events) for row in rows]
 
     async def dead_letter_count(self) -> int:
         """How many events are parked."""
@@ -407,7 +409,7 @@ class EventLedger:
             "FROM mmbridge_dead_letter WHERE bridge_id = $1 AND replay = 1 ORDER BY failed_at, letter_id",
             self.bridge_id,
         )
-        return [_letter(row, with_events=True) for row in rows]
+        return [self._letter(row, with_events=True) for row in rows]
 
     async def park_again(self, letter_id: str, error: BaseException, attempts: int) -> None:
         """A replayed event failed again: its letter stays, with the new error."""
@@ -427,6 +429,21 @@ class EventLedger:
             "DELETE FROM mmbridge_dead_letter WHERE bridge_id = $1 AND letter_id = $2",
             self.bridge_id,
             letter_id,
+        )
+
+    def _letter(self, row: Any, *, with_events: bool) -> DeadLetter:
+        event: Event | None = None
+        if with_events:
+            event = load_event(str(row["event"]), self.event_classes)
+        return DeadLetter(
+            letter_id=str(row["letter_id"]),
+            channel_id=str(row["channel_id"]),
+            event_type=str(row["event_type"]),
+            error=str(row["error"]),
+            attempts=int(row["attempts"]),
+            failed_at=int(row["failed_at"]),
+            replay_requested=bool(row["replay"]),
+            event=event,
         )
 
 
@@ -474,30 +491,27 @@ class LedgerDelivery:
             self.ledger.note_seen(event.channel_id, update_at)
 
 
-def _letter(row: Any, *, with_events: bool) -> DeadLetter:
-    event: Event | None = None
-    if with_events:
-        event = load_event(str(row["event"]))
-    return DeadLetter(
-        letter_id=str(row["letter_id"]),
-        channel_id=str(row["channel_id"]),
-        event_type=str(row["event_type"]),
-        error=str(row["error"]),
-        attempts=int(row["attempts"]),
-        failed_at=int(row["failed_at"]),
-        replay_requested=bool(row["replay"]),
-        event=event,
-    )
-
-
-def load_event(text: str) -> Event:
-    """An event as :meth:`EventLedger.park` stored it.
+def load_event(text: str, classes: Mapping[str, type[Event]] | None = None) -> Event:
+    """An event as :meth:`EventLedger.park` stored it (``classes``: the classes it may be, by
+    name; the durable ones by default).
 
     Raises:
         ValueError: the text is not a stored event of a known class.
     """
-    stored = json.loads(text)
-    cls = _BY_NAME.get(stored.get("class", "")) if isinstance(stored, dict) else None
+    known = classes if classes is not None else {cls.__name__: cls for cls in DURABLE_EVENTS}
+    stored = json.loads(text, object_hook=_decode_bytes)
+    cls = known.get(stored.get("class", "")) if isinstance(stored, dict) else None
     if cls is None:
         raise ValueError("not a stored event of a known class")
     return structure(stored["data"], cls)
+
+
+def _encode_bytes(value: object) -> dict[str, str]:
+    """JSON for the bytes an event may hold (a remote file's data)."""
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"{type(value).__name__} cannot be stored in a dead letter")
+
+
+def _decode_bytes(value: dict[str, Any]) -> Any:
+    return base64.b64decode(value["__bytes__"]) if set(value) == {"__bytes__"} else value

@@ -17,6 +17,7 @@ from yarl import URL
 
 from ..api import ClientAPI
 from ..types import Command, OutgoingWebhook, TeamID
+from .errors import ProvisioningConflictError
 from .receiver import IntegrationTokens
 from .store import StateStore
 
@@ -87,7 +88,16 @@ class Provisioner:
 
     async def ensure_command(self, spec: CommandSpec) -> Command:
         """The command ``/trigger`` on the team, answering at the receiver's URL."""
-        existing = [c for c in await self.client.commands.list(self.team_id) if c.trigger == spec.trigger]
+        same_trigger = [c for c in await self.client.commands.list(self.team_id) if c.trigger == spec.trigger]
+        # Ours: calling our URL, or made by us before (its id is remembered). Another bridge's
+        # command with the same trigger is never taken over.
+        known_ids = (await self._remembered("command")).keys()
+        existing = [c for c in same_trigger if c.url == self.command_url or c.id in known_ids]
+        if same_trigger and not existing:
+            raise ProvisioningConflictError(
+                f"the slash command /{spec.trigger} on this team belongs to another integration "
+                f"(it calls {same_trigger[0].url}); give this bridge another trigger"
+            )
         wanted = {
             "url": self.command_url,
             "method": "P",

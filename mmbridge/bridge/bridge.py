@@ -130,6 +130,8 @@ class Bridge(Generic[SettingsT]):
     section: ClassVar[SectionSpec[Any] | None] = None
     example_section: ClassVar[str] = ""
     config_defaults: ClassVar[Mapping[str, Any]] = {}
+    #: Event classes of the bridge's own that may be parked as dead letters (and replayed).
+    dead_letter_events: ClassVar[tuple[type[Event], ...]] = ()
 
     @classmethod
     def base_config(cls) -> str:
@@ -201,7 +203,7 @@ class Bridge(Generic[SettingsT]):
         )
         self.tokens = IntegrationTokens(redactor=self.secrets)
         self.echoes: EchoFilter | None = None
-        self.ledger = EventLedger(self.db, self.bridge_id)
+        self.ledger = EventLedger(self.db, self.bridge_id, event_classes=self.dead_letter_events)
         self.delivery = LedgerDelivery(self.ledger)
         delivery = core.delivery
         self.dispatcher = Dispatcher(

@@ -157,7 +157,8 @@ async def test_a_handler_that_keeps_failing_parks_its_event_for_a_replay(
         letters = await listing.run("dead-letters", "-c", str(mirror.config))
         assert letters.code == 0, letters.stderr
         [line] = letters.stdout.splitlines()
-        assert "posted" in line
+        assert "remote_message" in line  # the copy's making failed: the mirror's "remote" side
+        assert "channel=portal:b" in line
         assert "tries=2" in line
         assert "500" in line
         await until_metric(mirror, "mmbridge_dead_letters 1.0")

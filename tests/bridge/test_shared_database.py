@@ -23,6 +23,7 @@ appservice: {{id: {bridge_id}, port: 0}}
 puppets: {{username_template: "{bridge_id.replace("-", "")}_{{localpart}}"}}
 database: {{uri: "{database}"}}
 mirror: {{channel_a: {a}, channel_b: {b}}}
+commands: {{trigger: {bridge_id}}}
 """
 
 
@@ -81,11 +82,11 @@ async def test_two_bridges_share_one_database(
         assert await left.store.get_puppet(one) is not None
         assert await left.store.get_puppet(two) is None
         assert await right.store.get_puppet(two) is not None
-        assert await left.messages.count() == await right.messages.count() == 1
-        webhook_tokens = [await b.store.get_value("mmbridge.tokens.webhook") for b in bridges]
-        assert webhook_tokens[0]
-        assert webhook_tokens[1]
-        assert webhook_tokens[0] != webhook_tokens[1]
+        assert await left.mirrored() == await right.mirrored() == 1
+        command_tokens = [await b.store.get_value("mmbridge.tokens.command") for b in bridges]
+        assert command_tokens[0]
+        assert command_tokens[1]
+        assert command_tokens[0] != command_tokens[1]
     finally:
         for bridge in reversed(bridges):
             await bridge.stop()

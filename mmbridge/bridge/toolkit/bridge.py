@@ -16,12 +16,14 @@ dropped, failures tried again then parked), as Mattermost events do (one queue p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from ...appservice import CommandSpec, Dispatcher, IntentAPI
+from ...appservice import BRIDGE_PROP, CommandSpec, Dispatcher, IntentAPI
+from ...appservice.outbox import SOURCE_PROP
 from ...db import UpgradeTable
 from ...errors import NotFoundError
 from ...types import (
@@ -83,6 +85,16 @@ SettingsT = TypeVar("SettingsT")
 class ConnectorBridge(Bridge[SettingsT]):
     """A bridge made of a :class:`~.connector.Connector` and the toolkit. Subclass it and return
     the connector from :meth:`create_connector`."""
+
+    dead_letter_events = (
+        RemoteMessage,
+        RemoteEdit,
+        RemoteDelete,
+        RemoteReaction,
+        RemoteReactionRemove,
+        RemoteChatInfo,
+        RemoteUserInfo,
+    )
 
     def __init__(self, config: LoadedConfig[SettingsT], **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -163,9 +175,16 @@ class ConnectorBridge(Bridge[SettingsT]):
 
     # ---- the connector's entry point ------------------------------------------------------------
 
-    async def push(self, event: RemoteEvent) -> None:
-        """Hand a remote event to the bridge (waits when the bridge is busy: backpressure)."""
-        await self.dispatcher.dispatch(event)
+    async def push(self, event: RemoteEvent, *, wait: bool = False) -> None:
+        """Hand a remote event to the bridge (waits when the bridge is busy: backpressure).
+
+        With ``wait``, return only once it was handled (raising what its handler raised, after
+        the retries): a connector whose remote network cannot replay what a crash lost (pushing
+        from a Mattermost handler, say) then acknowledges nothing before it is bridged.
+        """
+        future = await self.dispatcher.dispatch(event)
+        if wait and future is not None:
+            await asyncio.shield(future)
 
     async def intent_for(self, sender: Sender) -> IntentAPI:
         """Who posts for ``sender``: a logged-in user's own account when they gave the bridge
@@ -214,12 +233,14 @@ class ConnectorBridge(Bridge[SettingsT]):
         return name
 
     async def _ghost(self, remote_id: str) -> IntentAPI:
-        intent = await self.ghosts.intent(remote_id)
+        if remote_id in self._profiled:
+            return await self.ghosts.intent(remote_id)
+        info = None
+        if isinstance(self.connector, ProvidesUserInfo):
+            info = await self.connector.get_user_info(remote_id)
+        intent = await self.ghosts.intent(remote_id, hint=info.username if info is not None else "")
         if remote_id not in self._profiled:
             self._profiled.add(remote_id)
-            info = None
-            if isinstance(self.connector, ProvidesUserInfo):
-                info = await self.connector.get_user_info(remote_id)
             name = info.display_name if info is not None and info.display_name else remote_id
             self._names[remote_id] = name
             await intent.set_display_name(self.display_name(name, remote_id=remote_id))
@@ -245,38 +266,32 @@ class ConnectorBridge(Bridge[SettingsT]):
                 props = {"override_username": name, "from_webhook": "true"}
             elif text:
                 text = self.config.relay.format.format(displayname=name, message=text)
-        chunks = split_message(text) if text else []
+        chunks = split_message(text) if text else [""]
+        file_ids = await self._upload(intent, portal.channel_id, event) if event.files else []
         for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1  # the files go with the last part of the text
             post = await intent.send_markdown(
                 portal.channel_id,
                 chunk,
                 root_id=root_post,
+                file_ids=file_ids if last else (),
                 props=props,
                 source=f"{key}:{event.message_id}:{index}",
             )
             parts.append(self._part(key, event, index, post.id, portal.channel_id, thread_root))
-        if event.files:
-            client = await intent.ensure_registered()
-            await intent.ensure_joined(portal.channel_id)
-            file_ids: list[FileID] = []
-            for remote_file in event.files:
-                info = await client.files.upload(
-                    ChannelID(portal.channel_id),
-                    remote_file.data,
-                    remote_file.name,
-                    content_type=remote_file.mime_type,
-                )
-                file_ids.append(info.id)
-            index = len(chunks)
-            post = await intent.send_markdown(
-                portal.channel_id,
-                "",
-                root_id=root_post,
-                file_ids=file_ids,
-                source=f"{key}:{event.message_id}:{index}",
-            )
-            parts.append(self._part(key, event, index, post.id, portal.channel_id, thread_root))
         await self.message_map.add(parts)
+
+    async def _upload(self, intent: IntentAPI, channel_id: str, event: RemoteMessage) -> list[FileID]:
+        """Upload a message's files as its sender (at most 10 go with one post)."""
+        client = await intent.ensure_registered()
+        await intent.ensure_joined(channel_id)
+        file_ids: list[FileID] = []
+        for remote_file in event.files[:10]:
+            info = await client.files.upload(
+                ChannelID(channel_id), remote_file.data, remote_file.name, content_type=remote_file.mime_type
+            )
+            file_ids.append(info.id)
+        return file_ids
 
     def _part(
         self, key: str, event: RemoteMessage, index: int, post_id: str, channel_id: str, thread_root: str
@@ -389,7 +404,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         sender = await self.users.get(post.user_id)
         thread_root = ""
         if post.root_id:
-            root = await self.message_map.by_post(post.root_id)
+            root = await self._part_of(post.root_id)
             thread_root = root.remote_id if root is not None else ""
         files = tuple([await self.appservice.bot.files.get_info(file_id) for file_id in post.file_ids])
         made = await self.connector.handle_message(
@@ -425,7 +440,7 @@ class ConnectorBridge(Bridge[SettingsT]):
 
     async def _from_reaction(self, event: ReactionAddedEvent | ReactionRemovedEvent) -> None:
         reaction = event.reaction
-        part = await self.message_map.by_post(reaction.post_id)
+        part = await self._part_of(reaction.post_id)
         portal = self.portals.by_channel(part.channel_id) if part is not None else None
         if part is None or portal is None or not isinstance(self.connector, HandlesReactions):
             return
@@ -449,7 +464,28 @@ class ConnectorBridge(Bridge[SettingsT]):
         portal = self.portals.by_channel(channel_id)
         if portal is None:
             return None, None
-        return portal, await self.message_map.by_post(post_id)
+        return portal, await self._part_of(post_id)
+
+    async def _part_of(self, post_id: str) -> MessagePart | None:
+        """The message a post belongs to: from the map, or, for a post the bridge made whose row
+        is not written yet (its handler is still running), from its source stamp."""
+        part = await self.message_map.by_post(post_id)
+        if part is not None:
+            return part
+        try:
+            post = await self.appservice.bot.posts.get(PostID(post_id))
+        except NotFoundError:
+            return None
+        source = post.props.get(SOURCE_PROP)
+        if post.props.get(BRIDGE_PROP) != self.bridge_id or not isinstance(source, str):
+            return None
+        # The toolkit's sources are "<portal>:<remote message id>:<part>".
+        portal = self.portals.by_channel(post.channel_id)
+        prefix = f"{portal.key}:" if portal is not None else ""
+        remote_id, _, part_number = source.removeprefix(prefix).rpartition(":")
+        if portal is None or not source.startswith(prefix) or not remote_id or not part_number.isdigit():
+            return None
+        return MessagePart(str(portal.key), remote_id, int(part_number), post.id, post.channel_id)
 
     def describe(self, event: Event) -> str:
         """A short description of an event for logs."""

@@ -42,12 +42,14 @@ def digest(remote_id: str) -> str:
     return base64.b32encode(raw).decode("ascii").lower()[:_DIGEST_CHARS]
 
 
-def localpart_candidates(remote_id: str, room: int) -> list[str]:
-    """Localparts to try for ``remote_id``, best first, each at most ``room`` characters."""
-    base = readable(remote_id)
+def localpart_candidates(remote_id: str, room: int, hint: str = "") -> list[str]:
+    """Localparts to try for ``remote_id`` (named after ``hint`` when given), best first, each at
+    most ``room`` characters."""
+    name = hint or remote_id
+    base = readable(name)
     tagged = f"{base[: max(room - _DIGEST_CHARS - 1, 0)]}-{digest(remote_id)}".lstrip("-")
-    if base == remote_id and len(base) <= room:
-        return [base, tagged]  # exactly the remote id; the digest only if a person holds it
+    if base == name and len(base) <= room:
+        return [base, tagged]  # exactly the name; the digest only if someone holds it
     return [tagged, f"{tagged}-2"]
 
 
@@ -79,14 +81,15 @@ class Ghosts:
             self._usernames[remote_id] = str(value)
         return None if value is None else str(value)
 
-    async def intent(self, remote_id: str) -> IntentAPI:
-        """The puppet of ``remote_id``, registered (user, token) the first time."""
+    async def intent(self, remote_id: str, *, hint: str = "") -> IntentAPI:
+        """The puppet of ``remote_id``, registered (user, token) the first time, then named after
+        ``hint`` if given (see :func:`localpart_candidates`)."""
         username = await self.username_of(remote_id)
         if username is not None:
             return self.appservice.intent(username=username)
         template = self.namespace.template
         room = MAX_USERNAME - (len(template) - len("{localpart}"))
-        for localpart in localpart_candidates(remote_id, room):
+        for localpart in localpart_candidates(remote_id, room, hint):
             try:
                 username = self.namespace.username_for(localpart)
             except ValidationError:

@@ -104,16 +104,14 @@ class MessageMap:
         )
         return parts
 
-    async def count(self, portal: str | None = None) -> int:
-        """How many posts are mapped (in one portal, or in all)."""
-        if portal is None:
-            value = await self.db.fetchval(
-                "SELECT COUNT(*) FROM mmbridge_message WHERE bridge_id = $1", self.bridge_id
-            )
-        else:
-            value = await self.db.fetchval(
-                "SELECT COUNT(*) FROM mmbridge_message WHERE bridge_id = $1 AND portal = $2",
-                self.bridge_id,
-                portal,
-            )
-        return int(value or 0)
+    async def count(self, portal: str | None = None, *, remote_only: bool = False) -> int:
+        """How many posts are mapped (in one portal, or in all; only those the bridge made from
+        remote messages, with ``remote_only``)."""
+        sql = "SELECT COUNT(*) FROM mmbridge_message WHERE bridge_id = $1"
+        args: list[str] = [self.bridge_id]
+        if portal is not None:
+            sql += " AND portal = $2"
+            args.append(portal)
+        if remote_only:
+            sql += " AND sender <> ''"
+        return int(await self.db.fetchval(sql, *args) or 0)

@@ -162,6 +162,9 @@ class RemoteUserInfo(RemoteEvent):
     event_type: ClassVar[str] = "remote_user_info"
     display_name: str = ""
     avatar: bytes | None = attrs.field(default=None, repr=False)
+    username: str = ""
+    """What the ghost's username should be made from, when the remote id is not readable (an
+    opaque id): used once, when the ghost is made; the name chosen then is kept."""
 
     @property
     def queue_key(self) -> str:
