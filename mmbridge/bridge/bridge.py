@@ -428,7 +428,7 @@ class Bridge(Generic[SettingsT]):
             await self.appservice.reconcile_outbox()
         except MattermostError as exc:  # each entry is reconciled again when its source is sent
             self.log.warning("could not reconcile the outbox at start: %s", exc)
-        self.team = await self._resolve_team()
+        self.team = await self.resolve_team()
         self.appservice.team_id = TeamID(self.team.id)
         try:
             problems = await missing_rights(
@@ -439,7 +439,12 @@ class Bridge(Generic[SettingsT]):
         if problems:
             raise MissingRightsError(rights_message(problems))
 
-    async def _resolve_team(self) -> Team:
+    async def resolve_team(self) -> Team:
+        """The team of ``mattermost.team`` (a name or an id), read as the bot.
+
+        Raises:
+            BridgeSetupError: the bot sees no such team.
+        """
         wanted = self.config.mattermost.team
         bot = self.appservice.bot
         try:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..db import DatabaseError
+from ..errors import MalformedResponseError, MattermostConnectionError, UnauthorizedError
 from .bridge import Bridge, BridgeFailedError
 from .config import (
     ConfigError,
@@ -45,15 +46,18 @@ from .deadletters import dead_letters
 from .errors import (
     EXIT_INTERNAL,
     EXIT_OK,
+    AuthenticationError,
     BridgeNotFoundError,
     CommandError,
     ConfigInvalidError,
     ConfigMissingError,
     DatabaseUnavailableError,
+    ServerUnreachableError,
     StartupError,
 )
 from .files import atomic_write
 from .logs import config_secrets, configure_logging
+from .notify import NotifyError, notify_once
 from .registration import Registration, check_registration, load_registration, write_registration
 
 ENTRY_POINT_GROUP = "mmbridge.bridges"
@@ -111,6 +115,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     bridge_option(check)
 
+    notify = commands.add_parser("notify", help="send a message as the bridge bot to @user or ~channel")
+    notify.add_argument("text", help="the message (Mattermost markdown)")
+    notify.add_argument("--to", default="", metavar="@USER|~CHANNEL", help="default: notify.default_target")
+    notify.add_argument(
+        "--key", default=None, help="send or update: a later call with this key edits the post"
+    )
+    notify.add_argument("--file", action="append", type=Path, default=[], help="attach a file (repeatable)")
+    notify.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    bridge_option(notify)
+
     letters = commands.add_parser("dead-letters", help="list, replay or discard events whose handlers failed")
     letters.add_argument("action", choices=("list", "replay", "discard"), nargs="?", default="list")
     letters.add_argument("letter_ids", nargs="*", metavar="ID", help="letters to replay or discard")
@@ -129,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generate-registration": _generate_registration,
         "check-config": _check_config,
         "dead-letters": _dead_letters,
+        "notify": _notify,
     }
     try:
         return commands[args.command](args)
@@ -417,4 +432,30 @@ def _dead_letters(args: argparse.Namespace) -> int:
         raise DatabaseUnavailableError(str(exc)) from exc
     for line in lines:
         print(line)
+    return EXIT_OK
+
+
+def _notify(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    text = _read(path)
+    bridge_class = _bridge_class_for(args, text, str(path))
+    config = _load(bridge_class, path, text)
+    _configure_logging(config, args.debug)
+    for file in args.file:
+        if not file.is_file():
+            raise CommandError(f"no file {file}")
+    bridge = bridge_class(config)
+    try:
+        post = asyncio.run(notify_once(bridge, args.text, to=args.to, files=args.file, key=args.key))
+    except NotifyError as exc:
+        raise CommandError(str(exc)) from exc
+    except DatabaseError as exc:
+        raise DatabaseUnavailableError(str(exc)) from exc
+    except UnauthorizedError as exc:
+        raise AuthenticationError(f"{config.core.mattermost.url} refuses the bot token") from exc
+    except (MattermostConnectionError, MalformedResponseError) as exc:
+        raise ServerUnreachableError(
+            f"cannot reach Mattermost at {config.core.mattermost.url}: {exc}"
+        ) from exc
+    print(f"sent: post {post.id}")
     return EXIT_OK

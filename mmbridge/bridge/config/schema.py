@@ -252,6 +252,20 @@ class RelayConfig:
     format: str = setting("**{displayname}**: {message}", check=relay_format)
 
 
+def notify_target(value: str) -> str | None:
+    """Empty, ``@username`` or ``~channel``."""
+    if value == "" or (len(value) > 1 and value[0] in "@~"):
+        return None
+    return "must be @username or ~channel (or empty)"
+
+
+@attrs.frozen
+class NotifyConfig:
+    """``notify``: the notifier's default target."""
+
+    default_target: str = setting("", check=notify_target)
+
+
 @attrs.frozen
 class CoreConfig:
     """Every section mmbridge itself reads; a bridge's own section is loaded beside it."""
@@ -266,3 +280,4 @@ class CoreConfig:
     delivery: DeliveryConfig = setting(factory=DeliveryConfig)
     commands: CommandsConfig = setting(factory=CommandsConfig)
     relay: RelayConfig = setting(factory=RelayConfig)
+    notify: NotifyConfig = setting(factory=NotifyConfig)
