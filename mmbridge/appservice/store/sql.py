@@ -520,20 +520,21 @@ class SQLStateStore(StateStore):
 
     async def add_outbox(self, entry: OutboxEntry) -> OutboxEntry:
         """Write ``entry`` unless its source has one; return the stored one."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO mmbridge_outbox (bridge_id, source, channel_id, pending_post_id, post_id, "
-                "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bridge_id, source) DO NOTHING",
-                self.bridge_id,
-                entry.source,
-                entry.channel_id,
-                entry.pending_post_id,
-                entry.post_id,
-                entry.created_at,
-            )
-            row = await conn.fetchrow(_SELECT_OUTBOX + "AND source = $2", self.bridge_id, entry.source)
-        assert row is not None
-        return _outbox_entry(row)
+        written = await self.db.execute(
+            "INSERT INTO mmbridge_outbox (bridge_id, source, channel_id, pending_post_id, post_id, "
+            "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bridge_id, source) DO NOTHING",
+            self.bridge_id,
+            entry.source,
+            entry.channel_id,
+            entry.pending_post_id,
+            entry.post_id,
+            entry.created_at,
+        )
+        if written:
+            return entry
+        stored = await self.get_outbox(entry.source)  # another task wrote it first
+        assert stored is not None
+        return stored
 
     async def finish_outbox(self, source: str, post_id: str) -> None:
         """Record the post ``source`` became."""

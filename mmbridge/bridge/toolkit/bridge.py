@@ -39,6 +39,7 @@ from ...types import (
     ReactionRemovedEvent,
     SlashCommandEvent,
     TypingEvent,
+    UserUpdatedEvent,
 )
 from ..bridge import Bridge
 from ..config import LoadedConfig
@@ -141,6 +142,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         on(RemoteChatInfo)(self._remote_chat_info)
         on(RemoteUserInfo)(self._remote_user_info)
         on(SlashCommandEvent)(self._on_command)
+        on(UserUpdatedEvent)(self._user_updated)
 
     def commands(self) -> Sequence[CommandSpec]:
         network = self.connector.network.display_name
@@ -398,9 +400,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         post = event.post
         portal = self.portals.by_channel(post.channel_id)
         if portal is None or post.is_system:
-            return
-        if await self.message_map.by_post(post.id) is not None:
-            return  # it came from the remote side
+            return  # (what the bridge posted itself never gets here: it is an echo, by author or stamp)
         sender = await self.users.get(post.user_id)
         thread_root = ""
         if post.root_id:
@@ -454,6 +454,9 @@ class ConnectorBridge(Bridge[SettingsT]):
                 removed=isinstance(event, ReactionRemovedEvent),
             )
         )
+
+    async def _user_updated(self, event: UserUpdatedEvent) -> None:
+        self.users.forget_profile(event.user.id)  # a new name or role: read again when next needed
 
     async def _from_typing(self, event: TypingEvent) -> None:
         portal = self.portals.by_channel(event.channel_id)

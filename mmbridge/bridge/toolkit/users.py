@@ -46,10 +46,22 @@ class Users:
         self.db = db
         self.bridge_id = bridge_id
         self._profiles: OrderedDict[str, User] = OrderedDict()
+        self._users: OrderedDict[str, BridgeUser] = OrderedDict()
         self._cache_size = cache_size
 
     async def get(self, user_id: str) -> BridgeUser:
-        """The user, with their stored login."""
+        """The user, with their stored login (kept in memory: every change goes through here)."""
+        known = self._users.get(user_id)
+        if known is not None:
+            self._users.move_to_end(user_id)
+            return known
+        user = await self._read(user_id)
+        self._users[user_id] = user
+        if len(self._users) > self._cache_size:
+            self._users.popitem(last=False)
+        return user
+
+    async def _read(self, user_id: str) -> BridgeUser:
         profile = await self._profile(user_id)
         row = await self.db.fetchrow(
             "SELECT remote_id, login FROM mmbridge_bridge_user WHERE bridge_id = $1 AND user_id = $2",
@@ -79,12 +91,14 @@ class Users:
             remote_id,
             json.dumps(dict(login)),
         )
+        self._users.pop(user_id, None)
 
     async def logout(self, user_id: str) -> None:
         """Forget the user's remote login."""
         await self.db.execute(
             "DELETE FROM mmbridge_bridge_user WHERE bridge_id = $1 AND user_id = $2", self.bridge_id, user_id
         )
+        self._users.pop(user_id, None)
 
     async def by_remote_id(self, remote_id: str) -> str | None:
         """The Mattermost user logged in as ``remote_id``, if any."""
@@ -98,6 +112,7 @@ class Users:
     def forget_profile(self, user_id: str) -> None:
         """Drop a cached profile (the user changed their name)."""
         self._profiles.pop(user_id, None)
+        self._users.pop(user_id, None)
 
     async def _profile(self, user_id: str) -> User:
         profile = self._profiles.get(user_id)
