@@ -126,9 +126,8 @@ class LoopConnector:
         )
 
     async def get_chat_info(self, portal: PortalKey) -> RemoteChatInfo | None:
-        return self.chats.get(portal.id) or RemoteChatInfo(
-            portal=portal, name=portal.id, kind=ChatKind.PUBLIC
-        )
+        kind = ChatKind.DIRECT if portal.receiver else ChatKind.PUBLIC
+        return self.chats.get(portal.id) or RemoteChatInfo(portal=portal, name=portal.id, kind=kind)
 
     async def get_user_info(self, remote_id: str) -> RemoteUserInfo | None:
         name = self.names.get(remote_id)

@@ -296,3 +296,37 @@ async def test_relay_mode_uses_the_username_override_where_the_server_allows_it(
     assert loop.author(post) == "loopbot"
     assert post.props["override_username"] == "Gina G."
     assert not [u for u in loop.emulator.state.users.values() if u.username.startswith("loop_")]  # no puppet
+
+
+async def test_a_direct_chat_becomes_a_direct_channel_between_the_ghost_and_its_user(loop: Loop) -> None:
+    seed = loop.emulator.seed
+    net = loop.bridge.loop
+    assert net.bridge is not None
+    await net.bridge.push(
+        RemoteMessage(
+            portal=PortalKey("zed", receiver=seed.user_id),  # zed's direct chat with alice
+            sender=Sender(remote_id="zed"),
+            message_id="dm-1",
+            text="psst, alice",
+        )
+    )
+    await until(lambda: any(p.key.id == "zed" for p in loop.bridge.portals.all()))
+    portal = next(p for p in loop.bridge.portals.all() if p.key.id == "zed")
+    channel = loop.emulator.state.channels[portal.channel_id]
+    assert channel.type == "D"
+    await until(lambda: loop.posts(channel.id))
+    [post] = loop.posts(channel.id)
+    assert (post.message, loop.author(post)) == ("psst, alice", "loop_zed")
+    members = set(loop.emulator.state.channel_member_ids(channel.id))
+    assert members == {post.user_id, seed.user_id}
+    # The same chat again goes to the same channel, by the same ghost.
+    await net.bridge.push(
+        RemoteMessage(
+            portal=PortalKey("zed", receiver=seed.user_id),
+            sender=Sender(remote_id="zed"),
+            message_id="dm-2",
+            text="still there?",
+        )
+    )
+    await until(lambda: len(loop.posts(channel.id)) == 2)
+    assert {loop.author(p) for p in loop.posts(channel.id)} == {"loop_zed"}
