@@ -364,3 +364,17 @@ async def test_sigterm_while_starting_stops_at_once_with_0(mirror: MirrorSetup) 
     assert result.seconds < 6
     assert "stopped while starting" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_bridge_commands_answer_through_the_daemon(mirror: MirrorSetup) -> None:
+    emulator = mirror.emulator
+    seed = emulator.seed
+    daemon = await mirror.start_healthy()
+    await emulator.type_message(seed.token, ChannelID(seed.channel_id), "counted")
+    await until(lambda: copies_in(emulator, mirror.off_topic.id, "counted"))
+    status = await emulator.type_message(seed.token, ChannelID(seed.channel_id), "/mirror status")
+    assert "This channel is bridged to `a`" in status["text"]
+    help_text = await emulator.type_message(seed.token, ChannelID(seed.channel_id), "/mirror help")
+    assert "`/mirror ping`" in help_text["text"]
+    daemon.signal(signal.SIGTERM)
+    assert (await daemon.wait()).code == 0
