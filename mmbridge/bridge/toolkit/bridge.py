@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -29,7 +28,6 @@ from ...errors import NotFoundError
 from ...types import (
     ChannelID,
     CommandResponse,
-    Event,
     FileID,
     PostDeletedEvent,
     PostedEvent,
@@ -106,7 +104,6 @@ class ConnectorBridge(Bridge[SettingsT]):
         self.connector = self.create_connector()
         #: What the connector can do beyond messages (``edits``, ``reactions``, ...).
         self.capabilities = capabilities(self.connector)
-        self.log = logging.getLogger(f"mmbridge.bridge.{self.name}")
         #: The ``/bridge`` commands; add a bridge's own with ``commands_registry.command(...)``.
         self.commands_registry = CommandRegistry(self.config.commands.trigger)
         register_builtin_commands(self.commands_registry)
@@ -489,7 +486,3 @@ class ConnectorBridge(Bridge[SettingsT]):
         if portal is None or not source.startswith(prefix) or not remote_id or not part_number.isdigit():
             return None
         return MessagePart(str(portal.key), remote_id, int(part_number), post.id, post.channel_id)
-
-    def describe(self, event: Event) -> str:
-        """A short description of an event for logs."""
-        return f"{event.type} in {event.queue_key}"
