@@ -12,6 +12,7 @@ from mmbridge.bridge.toolkit.formatting import (
     IRC_ITALIC,
     IRC_MONO,
     IRC_STRIKE,
+    html_to_markdown,
     irc_to_markdown,
     markdown_to_html,
     markdown_to_irc,
@@ -97,3 +98,20 @@ def test_a_code_block_over_the_limit_is_fenced_in_each_piece() -> None:
 def test_split_refuses_a_tiny_limit() -> None:
     with pytest.raises(ValueError, match="at least 16"):
         split_message("x" * 100, limit=4)
+
+
+def test_html_to_markdown_maps_the_common_tags_and_drops_scripts() -> None:
+    html = (
+        '<p>Hello <b>bold</b> and <em>it</em>, a <a href="https://x.org">link</a> 2*3</p>'
+        "<ul><li>one</li><li>two</li></ul><pre><code>x = 1\ny = *2*</code></pre>"
+        "<script>steal()</script><blockquote>quoted</blockquote><p>@bob said hi</p>"
+    )
+    assert html_to_markdown(html, mention=lambda nick: "@irc_bob" if nick == "bob" else None) == (
+        "Hello **bold** and _it_, a [link](https://x.org) 2\\*3\n\n- one\n- two\n\n"
+        "```\nx = 1\ny = *2*\n```\n\n> quoted\n\n@irc_bob said hi"
+    )
+
+
+def test_markdown_survives_html_and_back() -> None:
+    markdown = "**bold** _it_ ~~gone~~ [a link](https://x.org) `code`"
+    assert html_to_markdown(markdown_to_html(markdown)) == markdown

@@ -5,7 +5,8 @@
   block is never cut unless it alone is over the limit, and then each piece is a fenced block of
   its own. Lengths are of the text as it is sent: escape first, then split.
 - :func:`markdown_to_html`, :func:`markdown_to_text` and :func:`markdown_to_irc` render it for
-  other networks; :func:`irc_to_markdown` and :func:`text_to_markdown` bring their text back.
+  other networks; :func:`html_to_markdown`, :func:`irc_to_markdown` and :func:`text_to_markdown`
+  bring their text back.
 - ``mention`` (every renderer takes one) maps a Mattermost username to the remote side's name
   (a ghost's username to its remote id, say), and ``@name`` words are rewritten through it.
 """
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -325,3 +327,92 @@ def _skip_color(text: str, index: int) -> int:
         else:
             break
     return index
+
+
+def html_to_markdown(html: str, *, mention: MentionMap | None = None) -> str:
+    """HTML (a Matrix or XMPP message body, say) as markdown: the common inline and block tags
+    become markdown, the rest is kept as its text, escaped; scripts and styles are dropped."""
+    reader = _HTMLToMarkdown(mention)
+    reader.feed(html)
+    reader.close()
+    return reader.markdown()
+
+
+class _HTMLToMarkdown(HTMLParser):
+    """The standard library's HTML tokenizer, writing markdown as it goes."""
+
+    _INLINE = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~", "del": "~~", "strike": "~~"}
+    _BLOCKS = {"p", "div", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "tr"}
+
+    def __init__(self, mention: MentionMap | None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.mention = mention
+        self.out: list[str] = []
+        self.href: list[str] = []
+        self.lists: list[list[int]] = []
+        self.skip = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in self._INLINE:
+            self.out.append(self._INLINE[tag])
+        elif tag == "code" and not self.pre:
+            self.out.append("`")
+        elif tag == "pre":
+            self.pre += 1
+            self.out.append("\n```\n")
+        elif tag == "a":
+            self.href.append(dict(attrs).get("href") or "")
+            self.out.append("[")
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag in ("ul", "ol"):
+            self.lists.append([-1 if tag == "ul" else 1])
+        elif tag == "li" and self.lists:
+            counter = self.lists[-1]
+            self.out.append(
+                "\n" + "  " * (len(self.lists) - 1) + ("- " if counter[0] < 0 else f"{counter[0]}. ")
+            )
+            if counter[0] >= 0:
+                counter[0] += 1
+        elif tag in self._BLOCKS:
+            self.out.append("\n\n" + ("#" * int(tag[1]) + " " if tag[0] == "h" and tag[1:].isdigit() else ""))
+            if tag == "blockquote":
+                self.out.append("> ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self.skip = max(self.skip - 1, 0)
+        elif tag in self._INLINE:
+            self.out.append(self._INLINE[tag])
+        elif tag == "code" and not self.pre:
+            self.out.append("`")
+        elif tag == "pre":
+            self.pre = max(self.pre - 1, 0)
+            self.out.append("\n```\n\n")
+        elif tag == "a" and self.href:
+            self.out.append(f"]({self.href.pop()})")
+        elif tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+            self.out.append("\n\n")
+        elif tag in self._BLOCKS:
+            self.out.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if self.pre:
+            self.out.append(data)
+            return
+        words = " ".join(data.split())  # HTML's white space: any run is one space
+        lead = " " if data[:1].isspace() else ""
+        trail = " " if data[-1:].isspace() and words else ""
+        self.out.append(lead + text_to_markdown(words, mention=self.mention) + trail)
+
+    def markdown(self) -> str:
+        text = "".join(self.out)
+        while "\n\n\n" in text:
+            text = text.replace("\n\n\n", "\n\n")
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
