@@ -7,12 +7,13 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import attrs
 import pytest
 import pytest_asyncio
 
 from mmbridge.api import ClientAPI
 from mmbridge.bridge import Registration
-from mmbridge.bridge.toolkit import PortalKey, RemoteMessage, Sender
+from mmbridge.bridge.toolkit import PortalKey, RemoteChatInfo, RemoteMessage, Sender
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Post
 from mmbridge.types import ChannelID, UserID
@@ -330,3 +331,26 @@ async def test_a_direct_chat_becomes_a_direct_channel_between_the_ghost_and_its_
     )
     await until(lambda: len(loop.posts(channel.id)) == 2)
     assert {loop.author(p) for p in loop.posts(channel.id)} == {"loop_zed"}
+
+
+async def test_chat_info_names_the_channel_and_brings_its_members_in(loop: Loop) -> None:
+    net = loop.bridge.loop
+    assert net.bridge is not None
+    info = RemoteChatInfo(
+        portal=PortalKey("#Rust Lang"), name="#Rust Lang", topic="all things rust", members=("ann", "bo")
+    )
+    await net.bridge.push(info)
+    await until(lambda: any(p.key.id == "#Rust Lang" for p in loop.bridge.portals.all()))
+    portal = next(p for p in loop.bridge.portals.all() if p.key.id == "#Rust Lang")
+    channel = loop.emulator.state.channels[portal.channel_id]
+    assert channel.name.startswith("rust-lang-")  # readable, made unique with a digest
+    assert (channel.display_name, channel.purpose) == ("#Rust Lang", "all things rust")
+    state = loop.emulator.state
+
+    def members() -> set[str]:
+        return {state.user(u).username for u in state.channel_member_ids(channel.id)}
+
+    await until(lambda: members() >= {"loop_ann", "loop_bo", "loopbot"})
+    # A new topic is synced.
+    await net.bridge.push(attrs.evolve(info, topic="rust, and only rust"))
+    await until(lambda: loop.emulator.state.channels[portal.channel_id].purpose == "rust, and only rust")

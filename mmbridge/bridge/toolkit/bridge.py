@@ -352,11 +352,15 @@ class ConnectorBridge(Bridge[SettingsT]):
     async def _remote_chat_info(self, event: RemoteChatInfo) -> None:
         portal = self.portals.get(event.portal)
         if portal is None:
-            await self.portals.ensure(
+            portal = await self.portals.ensure(
                 event.portal, event, [event.portal.receiver] if event.portal.receiver else []
             )
+            self.watch(portal.channel_id)
         else:
-            await self.portals.sync(portal, event)
+            portal = await self.portals.sync(portal, event)
+        if portal.kind in (ChatKind.PUBLIC, ChatKind.PRIVATE) and not portal.relay:
+            for remote_id in event.members:  # the chat's people are in the channel as ghosts
+                await (await self._ghost(remote_id)).ensure_joined(portal.channel_id)
 
     async def _remote_user_info(self, event: RemoteUserInfo) -> None:
         intent = await self.ghosts.intent(event.sender.remote_id)
