@@ -367,6 +367,7 @@ class Dispatcher:
     async def _work(self, channel: str) -> None:
         queue = self._queues[channel]
         try:
+            abandoned = False
             while queue:
                 event, future = queue[0]
                 try:
@@ -374,6 +375,13 @@ class Dispatcher:
                 except asyncio.CancelledError:
                     future.cancel()
                     raise
+                except _Unrecorded as stop:
+                    if not future.done():
+                        future.set_exception(stop.error)
+                        future.exception()
+                    # What follows must not be recorded past it (its position would skip it):
+                    # the queue stops here, and the next start catches all of it up.
+                    abandoned = True
                 except Exception as exc:
                     if not future.done():  # a caller may have given up on it
                         future.set_exception(exc)
@@ -384,6 +392,8 @@ class Dispatcher:
                 finally:
                     queue.popleft()
                     self._room.release()
+                if abandoned:
+                    break
         finally:
             for _, future in queue:
                 future.cancel()
@@ -416,7 +426,7 @@ class Dispatcher:
                 if not event.retried or self.delivery is None:
                     raise
                 if self._closing:
-                    raise  # not recorded: the next start catches it up
+                    raise _Unrecorded(exc) from exc  # not recorded: the next start catches it up
                 if attempt >= self.retry.attempts:
                     self.stats.dead_lettered += 1
                     self.log.error(
@@ -441,7 +451,7 @@ class Dispatcher:
                 )
                 await self._pause(delay)
                 if self._closing:
-                    raise  # not recorded: the next start catches it up
+                    raise _Unrecorded(exc) from exc
                 continue
             if self.delivery is not None and event.retried:
                 await self._settle(functools.partial(self.delivery.handled, event))
@@ -539,6 +549,14 @@ def event_id(event: Event) -> str:
     if trigger:
         return f"trigger={trigger}"
     return f"seq={event.seq}"
+
+
+class _Unrecorded(Exception):
+    """A retried event failed while the dispatcher closes: neither handled nor parked."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:

@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..types import Channel, ChannelID, ChannelType, FileID, Post, PostID, Reaction, TeamID, UserID
 from .errors import IntentError
-from .outbox import SOURCE_PROP, search_quietly
+from .outbox import SOURCE_PROP, find_stamped
 from .store import OutboxEntry
 from .text import escape_markdown
 
@@ -282,7 +282,9 @@ class IntentAPI:
             made_at = entry.created_at
             found = await self._in_channel(
                 channel,
-                lambda client: search_quietly(
+                # Not the quiet search: a 403 here means the membership is stale, and _in_channel
+                # rejoins and asks again; swallowing it would send a second post.
+                lambda client: find_stamped(
                     client, channel, bridge_id=bridge_id, source=source, since_ms=made_at
                 ),
             )

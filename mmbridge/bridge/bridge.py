@@ -67,6 +67,7 @@ from ..db import (
     UpgradeTable,
 )
 from ..errors import (
+    ForbiddenError,
     MalformedResponseError,
     MattermostConnectionError,
     MattermostError,
@@ -603,24 +604,42 @@ class Bridge(Generic[SettingsT]):
         self._catching_up.add(channel_id)
         delay = 1.0
         try:
-            async with limit:
-                while True:
-                    self._catch_up_again.discard(channel_id)
-                    try:
+            while True:
+                self._catch_up_again.discard(channel_id)
+                try:
+                    async with limit:  # per try: a channel waiting to try again holds no slot
                         self.metrics.observe_catchup(await self.catchup.channel(channel_id))
-                    except MattermostError as exc:  # held events wait; the hold bounds them
-                        self.catchup.stats.failures += 1
-                        self.log.warning("catching up %s failed (%s); again in %.0fs", channel_id, exc, delay)
-                        await asyncio.sleep(delay)
-                        delay = min(delay * 2, 60.0)
-                        continue
-                    if channel_id in self._catch_up_again:
-                        continue
-                    if await self.dispatcher.release(channel_id):
-                        return
+                except (NotFoundError, ForbiddenError) as exc:  # the channel is gone, or closed to the bot
+                    self.log.warning(
+                        "channel %s cannot be caught up (%s); its events are not held", channel_id, exc
+                    )
+                    return
+                except MattermostError as exc:  # held events wait; the hold bounds them
+                    self.catchup.stats.failures += 1
+                    self.log.warning("catching up %s failed (%s); again in %.0fs", channel_id, exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 60.0)
+                    continue
+                if channel_id in self._catch_up_again:
+                    continue
+                if not await self.dispatcher.release(channel_id):
                     self.log.warning("channel %s: too many live events held; catching up again", channel_id)
+                    continue
+                if channel_id in self._catch_up_again:  # a reset came while the held events went
+                    self.dispatcher.hold([channel_id])
+                    continue
+                return
         finally:
             self._catching_up.discard(channel_id)
+            task = asyncio.current_task()
+            stopping = task is not None and task.cancelling() > 0
+            if (
+                not stopping
+                and self.dispatcher.is_held(channel_id)
+                and channel_id not in self._catch_up_again
+            ):
+                # Failed for good (or an unexpected error): never leave live events held forever.
+                await self.dispatcher.release(channel_id)
 
     async def _housekeeping(self) -> None:
         """Positions of idle channels written, replays asked for run, old keys pruned."""

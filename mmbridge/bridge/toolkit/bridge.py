@@ -363,7 +363,7 @@ class ConnectorBridge(Bridge[SettingsT]):
                 await (await self._ghost(remote_id)).ensure_joined(portal.channel_id)
 
     async def _remote_user_info(self, event: RemoteUserInfo) -> None:
-        intent = await self.ghosts.intent(event.sender.remote_id)
+        intent = await self.ghosts.intent(event.sender.remote_id, hint=event.username)
         self._profiled.add(event.sender.remote_id)
         if event.display_name:
             self._names[event.sender.remote_id] = event.display_name
@@ -441,6 +441,8 @@ class ConnectorBridge(Bridge[SettingsT]):
 
     async def _from_reaction(self, event: ReactionAddedEvent | ReactionRemovedEvent) -> None:
         reaction = event.reaction
+        if event.channel_id and self.portals.by_channel(event.channel_id) is None:
+            return  # not a portal: nothing to look up
         part = await self._part_of(reaction.post_id)
         portal = self.portals.by_channel(part.channel_id) if part is not None else None
         if part is None or portal is None or not isinstance(self.connector, HandlesReactions):
