@@ -48,6 +48,10 @@ DURABLE_EVENTS: tuple[type[Event], ...] = (
 )
 #: A reaction's states in the ledger: handled present; or in doubt, its handlers started.
 PRESENT, ADDING, REMOVING = "present", "adding", "removing"
+_SELECT_LETTERS = (
+    "SELECT letter_id, channel_id, event_type, event, error, attempts, failed_at, replay "
+    "FROM mmbridge_dead_letter WHERE bridge_id = $1 {where}ORDER BY failed_at, letter_id"
+)
 #: Rows asked about in one ``IN (...)`` (SQLite allows 32766 parameters; stay far below).
 _CHUNK = 500
 
@@ -368,11 +372,7 @@ class EventLedger:
 
     async def dead_letters(self, *, with_events: bool = False) -> list[DeadLetter]:
         """The parked events, oldest first."""
-        rows = await self.db.fetch(
-            "SELECT letter_id, channel_id, event_type, event, error, attempts, failed_at, replay "
-            "FROM mmbridge_dead_letter WHERE bridge_id = $1 ORDER BY failed_at, letter_id",
-            self.bridge_id,
-        )
+        rows = await self.db.fetch(_SELECT_LETTERS.format(where=""), self.bridge_id)
         return [self._letter(row, with_events=with_events) for row in rows]
 
     async def dead_letter_count(self) -> int:
@@ -404,11 +404,7 @@ class EventLedger:
 
     async def replays(self) -> list[DeadLetter]:
         """The parked events whose replay was asked for, with their events."""
-        rows = await self.db.fetch(
-            "SELECT letter_id, channel_id, event_type, event, error, attempts, failed_at, replay "
-            "FROM mmbridge_dead_letter WHERE bridge_id = $1 AND replay = 1 ORDER BY failed_at, letter_id",
-            self.bridge_id,
-        )
+        rows = await self.db.fetch(_SELECT_LETTERS.format(where="AND replay = 1 "), self.bridge_id)
         letters = []
         for row in rows:
             try:
