@@ -13,7 +13,9 @@ After ``--warmup`` messages (the ghost, its token and its memberships exist), al
 * WebSocket frames the daemon received (the emulator's sequence numbers on the bot's connection);
 * the daemon's CPU seconds (``/proc/<pid>/stat`` utime + stime, all its threads) per message;
 * for reference, in the same run: the CPU per request of a raw aiohttp loop POSTing the same
-  number of posts to the same emulator, one at a time (what a bridge can at best cost per post).
+  number of posts to the same emulator, one at a time (what a bridge can at best cost per post),
+  in a child process of its own, once before the daemon starts and once after it stops (the
+  ratio uses their mean: this machine's speed drifts within a run).
 
 Plain script, loopback only; it asserts nothing about timings (it exits 1 when a copy is missing).
 """
@@ -97,6 +99,7 @@ async def main(args: argparse.Namespace) -> None:
         workdir = Path(tmp)
         port = free_port()
         config, registration = write_files(workdir, emu, token, port)
+        raw_before = await raw_post_cpu(emu, emu.seed.token, args.messages)
         daemon = Daemon(workdir, ["run", "-c", str(config), "-r", str(registration)], "mirror")
         pid = await daemon.start()
         headers = {"Authorization": f"Bearer {emu.seed.token}"}
@@ -127,8 +130,9 @@ async def main(args: argparse.Namespace) -> None:
             ).next_seq
             daemon_requests = [r for r in emu.requests if r.user_id != emu.seed.user_id]
         await daemon.stop()
-        raw = await raw_post_cpu(emu, emu.seed.token, args.messages)
+        raw_after = await raw_post_cpu(emu, emu.seed.token, args.messages)
     await emu.stop()
+    raw = (raw_before + raw_after) / 2
     per = args.messages
     by_kind: dict[str, int] = {}
     for request in daemon_requests:
@@ -140,7 +144,10 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  {key}: {count / per:.2f}")
     print(f"WebSocket frames into the daemon per message: {(frames - frames0) / per:.2f}")
     print(f"daemon CPU per message: {cpu / per * 1000:.2f} ms")
-    print(f"raw aiohttp POST CPU per request (same run, own process): {raw * 1000:.2f} ms")
+    print(
+        f"raw aiohttp POST CPU per request (same run, own process, before and after the daemon): "
+        f"{raw * 1000:.2f} ms ({raw_before * 1000:.2f}, {raw_after * 1000:.2f})"
+    )
     print(f"ratio: {cpu / per / raw:.1f}x")
 
 

@@ -271,14 +271,21 @@ class IntentAPI:
         props: dict[str, Any],
     ) -> Post:
         store = self._appservice.store
-        entry = await store.get_outbox(source)
-        if entry is not None and entry.post_id:
+        # Written first, in one statement: a source seen before keeps its first entry.
+        fresh = OutboxEntry(
+            source=source,
+            channel_id=channel,
+            pending_post_id=await self._appservice.txn_ids.next_txn_id(),
+            created_at=int(time.time() * 1000),
+        )
+        entry = await store.add_outbox(fresh)
+        if entry.post_id:
             await self.ensure_registered()  # the author's id, for an intent made before its first use
             return Post(
                 id=PostID(entry.post_id), channel_id=ChannelID(entry.channel_id), user_id=self._user_id
             )
         bridge_id = self._appservice.bridge_id
-        if entry is not None:  # written, then the process stopped: did the post get made?
+        if entry.pending_post_id != fresh.pending_post_id:  # an earlier try: was its post made?
             made_at = entry.created_at
             found = await self._in_channel(
                 channel,
@@ -291,15 +298,6 @@ class IntentAPI:
             if found is not None:
                 await store.finish_outbox(source, found.id)
                 return found
-        else:
-            entry = await store.add_outbox(
-                OutboxEntry(
-                    source=source,
-                    channel_id=channel,
-                    pending_post_id=await self._appservice.txn_ids.next_txn_id(),
-                    created_at=int(time.time() * 1000),
-                )
-            )
         pending = entry.pending_post_id
         stamped = {**props, SOURCE_PROP: source}
         post = await self._in_channel(

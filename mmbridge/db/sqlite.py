@@ -63,9 +63,13 @@ class SQLiteConnection(Connection):
         self._depth = 0
 
     async def execute(self, sql: str, *args: Any) -> int:
-        """Run one statement; the number of rows it changed (0 for DDL and queries)."""
-        async with self._raw.execute(self._rewrite(sql), args) as cursor:
-            return max(cursor.rowcount, 0)
+        """Run one statement; the number of rows it changed (0 for DDL and queries; rows changed
+        by triggers and foreign-key actions count too)."""
+        # One trip to the worker thread (a cursor to close would be a second); the count comes
+        # from the connection, which no other statement uses while this task holds it.
+        before = self._raw.total_changes
+        await self._raw.execute_fetchall(self._rewrite(sql), args)
+        return self._raw.total_changes - before
 
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
         """Run one statement per argument tuple."""
@@ -92,7 +96,7 @@ class SQLiteConnection(Connection):
                     f"RELEASE {name}",
                 ),
             )
-        await self._raw.execute(begin)
+        await self._raw.execute_fetchall(begin)
         self._depth += 1
         try:
             yield self
@@ -102,7 +106,7 @@ class SQLiteConnection(Connection):
             raise
         self._depth -= 1
         try:
-            await self._raw.execute(commit)
+            await self._raw.execute_fetchall(commit)
         except BaseException:
             if self._raw.in_transaction and self._depth == 0:
                 await asyncio.shield(self._run(("ROLLBACK",)))
@@ -110,7 +114,7 @@ class SQLiteConnection(Connection):
 
     async def _run(self, statements: tuple[str, ...]) -> None:
         for statement in statements:
-            await self._raw.execute(statement)
+            await self._raw.execute_fetchall(statement)
 
 
 class SQLiteDatabase(Database):
