@@ -634,3 +634,16 @@ async def test_timeouts(emulator: Emulator, client: ClientFactory, integration: 
     await asyncio.wait_for(emulator.integrations_idle(), 2)
     assert [c.status for c in emulator.integration_calls] == [0, 0]
     assert "Timeout" in emulator.integration_calls[-1].error
+
+
+async def test_builtin_me_posts_an_action_as_the_user(emulator: Emulator) -> None:
+    """``/me waves`` is the server's built-in command: the user's own post, of type ``me``, in italics."""
+    seed = emulator.seed
+    answer = await emulator.type_message(seed.token, seed.channel_id, "/me waves hello")
+    assert (answer["response_type"], answer["type"], answer["text"]) == ("in_channel", "me", "*waves hello*")
+    post = max(
+        (p for p in emulator.state.posts.values() if p.channel_id == seed.channel_id), key=lambda p: p.seq
+    )
+    assert (post.user_id, post.message, post.type, post.props) == (seed.user_id, "*waves hello*", "me", {})
+    posted = emulator.events.of_type("posted")[-1]
+    assert json.loads(posted.data["post"])["type"] == "me"

@@ -5,6 +5,7 @@ See ``docs/toolkit.md``."""
 from .bridge import ConnectorBridge
 from .connector import (
     Connector,
+    FollowsPortals,
     HandlesDeletes,
     HandlesEdits,
     HandlesReactions,
@@ -31,6 +32,7 @@ from .remote import (
     RemoteEdit,
     RemoteEvent,
     RemoteFile,
+    RemoteLeave,
     RemoteMessage,
     RemoteReaction,
     RemoteReactionRemove,
@@ -45,6 +47,7 @@ __all__ = [
     "ChatKind",
     "Connector",
     "ConnectorBridge",
+    "FollowsPortals",
     "Ghosts",
     "HandlesDeletes",
     "HandlesEdits",
@@ -69,6 +72,7 @@ __all__ = [
     "RemoteEdit",
     "RemoteEvent",
     "RemoteFile",
+    "RemoteLeave",
     "RemoteMessage",
     "RemoteReaction",
     "RemoteReactionRemove",

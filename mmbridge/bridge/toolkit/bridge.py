@@ -45,6 +45,7 @@ from .builtin_commands import register_builtin_commands
 from .commands import CommandContext, CommandError, CommandRegistry, parse
 from .connector import (
     Connector,
+    FollowsPortals,
     HandlesDeletes,
     HandlesEdits,
     HandlesReactions,
@@ -64,10 +65,12 @@ from .portals import Portal, Portals
 from .remote import (
     ChatKind,
     PortalEvent,
+    PortalKey,
     RemoteChatInfo,
     RemoteDelete,
     RemoteEdit,
     RemoteEvent,
+    RemoteLeave,
     RemoteMessage,
     RemoteReaction,
     RemoteReactionRemove,
@@ -93,6 +96,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         RemoteReactionRemove,
         RemoteChatInfo,
         RemoteUserInfo,
+        RemoteLeave,
     )
 
     def __init__(self, config: LoadedConfig[SettingsT], **kwargs: Any) -> None:
@@ -137,6 +141,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         on(RemoteReaction, RemoteReactionRemove)(self._remote_reaction)
         on(RemoteTyping)(self._remote_typing)
         on(RemoteChatInfo)(self._remote_chat_info)
+        on(RemoteLeave)(self._remote_leave)
         on(RemoteUserInfo)(self._remote_user_info)
         on(SlashCommandEvent)(self._on_command)
         on(UserUpdatedEvent)(self._user_updated)
@@ -184,6 +189,23 @@ class ConnectorBridge(Bridge[SettingsT]):
         future = await self.dispatcher.dispatch(event)
         if wait and future is not None:
             await asyncio.shield(future)
+
+    async def link_portal(self, key: PortalKey, channel_id: str, *, kind: ChatKind, name: str = "") -> Portal:
+        """Bridge the channel ``channel_id`` to the remote chat ``key`` (what ``/bridge link``
+        does): the bot joins it, it is watched, and a connector that follows portals is told."""
+        portal = await self.portals.link(key, channel_id, kind=kind, name=name)
+        await self.appservice.bot_intent().ensure_joined(channel_id)
+        self.watch(channel_id)
+        if isinstance(self.connector, FollowsPortals):
+            await self.connector.portal_linked(portal)
+        return portal
+
+    async def unlink_portal(self, key: PortalKey) -> Portal | None:
+        """Stop bridging ``key``; the unlinked portal, or None when it was not bridged."""
+        portal = await self.portals.unlink(key)
+        if portal is not None and isinstance(self.connector, FollowsPortals):
+            await self.connector.portal_unlinked(portal)
+        return portal
 
     async def intent_for(self, sender: Sender) -> IntentAPI:
         """Who posts for ``sender``: a logged-in user's own account when they gave the bridge
@@ -362,6 +384,12 @@ class ConnectorBridge(Bridge[SettingsT]):
             for remote_id in event.members:  # the chat's people are in the channel as ghosts
                 await (await self._ghost(remote_id)).ensure_joined(portal.channel_id)
 
+    async def _remote_leave(self, event: RemoteLeave) -> None:
+        portal = self.portals.get(event.portal)
+        remote_id = event.sender.remote_id
+        if portal is not None and await self.ghosts.username_of(remote_id) is not None:
+            await (await self.ghosts.intent(remote_id)).leave(portal.channel_id)  # no puppet made to leave
+
     async def _remote_user_info(self, event: RemoteUserInfo) -> None:
         intent = await self.ghosts.intent(event.sender.remote_id, hint=event.username)
         self._profiled.add(event.sender.remote_id)
@@ -403,13 +431,16 @@ class ConnectorBridge(Bridge[SettingsT]):
         if portal is None or post.is_system:
             return  # (what the bridge posted itself never gets here: it is an echo, by author or stamp)
         sender = await self.users.get(post.user_id)
-        thread_root = ""
-        if post.root_id:
-            root = await self._part_of(post.root_id)
-            thread_root = root.remote_id if root is not None else ""
+        thread_root, root_sender, root_user = "", "", None
+        root = await self._part_of(post.root_id) if post.root_id else None
+        if root is not None:
+            thread_root, root_sender = root.remote_id, root.sender
+            if not root_sender:  # the root came from Mattermost: who wrote it
+                root_post = await self.appservice.bot.posts.get(PostID(post.root_id))
+                root_user = await self.users.get(root_post.user_id)
         files = tuple([await self.appservice.bot.files.get_info(file_id) for file_id in post.file_ids])
         made = await self.connector.handle_message(
-            MattermostMessage(portal, sender, post, post.message, thread_root, files)
+            MattermostMessage(portal, sender, post, post.message, thread_root, files, root_sender, root_user)
         )
         remote_ids = [made] if isinstance(made, str) else list(made or ())
         parts = [

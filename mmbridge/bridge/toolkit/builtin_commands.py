@@ -54,21 +54,19 @@ def register_builtin_commands(registry: CommandRegistry) -> None:
         bridge = ctx.bridge
         channel = await bridge.appservice.bot.channels.get(ChannelID(ctx.event.channel_id))
         kinds = {"O": ChatKind.PUBLIC, "P": ChatKind.PRIVATE, "D": ChatKind.DIRECT, "G": ChatKind.GROUP}
-        portal = await bridge.portals.link(
+        portal = await bridge.link_portal(
             PortalKey(ctx.args[0]),
             channel.id,
             kind=kinds.get(channel.type, ChatKind.PUBLIC),
             name=ctx.args[0],
         )
-        await bridge.appservice.bot_intent().ensure_joined(channel.id)
-        bridge.watch(channel.id)
         return f"This channel is now bridged to `{portal.key}`."
 
     @command("unlink", "stop bridging this channel", level="admin")
     async def unlink(ctx: CommandContext) -> str:
         if ctx.portal is None:
             raise CommandError("This channel is not bridged.")
-        await ctx.bridge.portals.unlink(ctx.portal.key)
+        await ctx.bridge.unlink_portal(ctx.portal.key)
         return f"This channel is no longer bridged to `{ctx.portal.key}`."
 
     @command("relay", "post remote messages as the bot in this channel", usage="on|off", level="admin")

@@ -53,6 +53,10 @@ class MattermostMessage:
     thread_root: str = ""
     """The remote id of the thread's root message ("" when not a reply, or the root is unknown)."""
     files: tuple[FileInfo, ...] = ()
+    thread_root_sender: str = ""
+    """Who wrote the thread's root, when it came from the remote side: their remote id."""
+    thread_root_user: BridgeUser | None = None
+    """Who wrote the thread's root, when it came from Mattermost."""
 
 
 @attrs.frozen
@@ -141,6 +145,19 @@ class HandlesTyping(Protocol):
 
     async def handle_typing(self, portal: Portal, sender: BridgeUser) -> None:
         """A Mattermost user is typing in the portal's channel."""
+        ...
+
+
+@runtime_checkable
+class FollowsPortals(Protocol):
+    """Told when a portal is linked or unlinked by command (to join or leave the remote chat)."""
+
+    async def portal_linked(self, portal: Portal) -> None:
+        """``portal`` is bridged now."""
+        ...
+
+    async def portal_unlinked(self, portal: Portal) -> None:
+        """``portal`` is no longer bridged."""
         ...
 
 

@@ -145,6 +145,14 @@ class RemoteTyping(PortalEvent):
 
 
 @attrs.frozen(kw_only=True)
+class RemoteLeave(PortalEvent):
+    """The sender left the chat: their puppet leaves the portal's channel (it joins again when it
+    next speaks there)."""
+
+    event_type: ClassVar[str] = "remote_leave"
+
+
+@attrs.frozen(kw_only=True)
 class RemoteChatInfo(PortalEvent):
     """What the remote chat is: its name, topic, kind and members (remote user ids)."""
 

@@ -545,6 +545,15 @@ class Integrations:
         if not self.settings.enable_commands:
             raise AppError(501, "api.command.disabled.app_error")
         team = self.state.team(team_id)
+        if trigger == "me":  # the built-in ``/me`` (``MeProvider``): an in-channel post as the user
+            text = f"*{message}*"
+            self._save_integration_post(user.id, channel, text, {}, "me", root_id)
+            return {
+                "response_type": "in_channel",
+                "type": "me",
+                "text": text,
+                "trigger_id": client_trigger_id,
+            }
         command = next(
             (
                 c
