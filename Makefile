@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,postgres,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,postgres,bench,irc]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 test: lint typecheck pytest

@@ -72,6 +72,15 @@ def not_empty(what: str) -> Check:
     return check
 
 
+def one_of(*choices: str) -> Check:
+    """A check refusing anything but one of ``choices``."""
+
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"is {value!r}: must be one of {', '.join(map(repr, choices))}"
+
+    return check
+
+
 def port(value: int) -> str | None:
     """A TCP port (0 lets the system choose one)."""
     return None if 0 <= value <= 65535 else "must be a port number from 0 to 65535"

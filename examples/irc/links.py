@@ -1,0 +1,248 @@
+"""One IRC connection of the bridge (the relay bot's, or a Mattermost user's in puppet mode), on the
+``irc`` library's asyncio client: connected and kept connected with backoff, TLS and SASL PLAIN
+when configured, channels joined and rejoined, and every line sent through a rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+import irc.client
+import irc.client_aio
+import irc.connection
+import irc.strings
+
+log = logging.getLogger("mmbridge.irc")
+
+#: What an IRC event handler gets: the link and the library's event.
+Handler = Callable[["IRCLink", irc.client.Event], None]
+
+
+class IRCLink:
+    """An IRC connection that stays up until :meth:`close`.
+
+    ``handler`` gets every event (``pubmsg``, ``action``, ``nick``, ``part``, ...). Lines go out at
+    most ``rate`` per second after a burst of ``burst`` (flood control); what is sent while
+    disconnected waits for the reconnection.
+    """
+
+    def __init__(
+        self,
+        settings: Any,
+        nick: str,
+        handler: Handler,
+        *,
+        realname: str = "",
+    ) -> None:
+        self.settings = settings
+        self.wanted_nick = nick
+        self.realname = realname or nick
+        self.handler = handler
+        self.channels: set[str] = set()  #: wanted, lower-case
+        self.joined: set[str] = set()
+        self.last_used = time.monotonic()
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._ready = asyncio.Event()
+        self._joined_events: dict[str, asyncio.Event] = {}
+        self._closed = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connection: irc.client_aio.AioConnection | None = None
+        self._lost = asyncio.Event()
+
+    @property
+    def nick(self) -> str:
+        """The nick the server knows this connection by."""
+        connection = self._connection
+        return (
+            connection.get_nickname() if connection is not None and self._ready.is_set() else self.wanted_nick
+        )
+
+    def start(self) -> None:
+        """Connect in the background (and reconnect whenever the connection drops)."""
+        self._tasks = [asyncio.create_task(self._keep_connected()), asyncio.create_task(self._send_lines())]
+
+    async def close(self, message: str = "") -> None:
+        """Quit and stop reconnecting."""
+        self._closed = True
+        if self._connection is not None and self._ready.is_set():
+            with contextlib.suppress(Exception):
+                self._connection.quit(message)
+                await asyncio.sleep(0.05)  # the QUIT leaves before the socket closes
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+
+    def drop(self) -> None:
+        """Close the socket as a network failure would (the link reconnects)."""
+        if self._connection is not None and self._connection.transport is not None:
+            self._connection.transport.abort()
+
+    async def join(self, channel: str) -> None:
+        """Be in ``channel`` (wait until the server says so)."""
+        key = irc.strings.lower(channel)
+        self.channels.add(key)
+        if key in self.joined:
+            return
+        event = self._joined_events.setdefault(key, asyncio.Event())
+        await self._ready.wait()
+        assert self._connection is not None
+        self._connection.join(channel)
+        await asyncio.wait_for(event.wait(), 30)
+
+    def part(self, channel: str) -> None:
+        """Leave ``channel``."""
+        key = irc.strings.lower(channel)
+        self.channels.discard(key)
+        if key in self.joined and self._connection is not None:
+            self._connection.part(channel)
+
+    def say(self, target: str, line: str, *, action: bool = False) -> None:
+        """Queue one line (already cut to fit) to ``target``."""
+        self.last_used = time.monotonic()
+        command = f"PRIVMSG {target} :\x01ACTION {line}\x01" if action else f"PRIVMSG {target} :{line}"
+        self._queue.put_nowait(command)
+
+    async def ready(self) -> None:
+        """Wait until registered with the server."""
+        await self._ready.wait()
+
+    # ---- the connection -------------------------------------------------------------------------
+
+    async def _keep_connected(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self._connect()
+                delay = 1.0
+                await self._lost.wait()
+            except (OSError, irc.client.ServerConnectionError, TimeoutError) as exc:
+                log.warning("IRC %s: cannot connect as %s: %s", self._address(), self.wanted_nick, exc)
+            self._ready.clear()
+            self.joined.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.reconnect_max_delay)
+
+    def _address(self) -> str:
+        return f"{self.settings.server}:{self.settings.port}"
+
+    async def _connect(self) -> None:
+        settings = self.settings
+        self._lost = asyncio.Event()
+        reactor = irc.client_aio.AioReactor(loop=asyncio.get_running_loop())
+        reactor.add_global_handler("all_events", self._on_event, -10)
+        connection = reactor.server()
+        self._connection = connection
+        factory = _Factory(self._tls_context(), sasl=bool(settings.sasl_username))
+        password = settings.password.reveal() if settings.password else None
+        await asyncio.wait_for(
+            connection.connect(
+                settings.server,
+                settings.port,
+                self.wanted_nick,
+                password=password,
+                username=self.wanted_nick.strip("[]_^`{}|\\")[:10] or "mmbridge",
+                ircname=self.realname,
+                connect_factory=factory,
+            ),
+            30,
+        )
+        await asyncio.wait_for(self._ready.wait(), 30)
+        for channel in sorted(self.channels):
+            connection.join(channel)
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.settings.tls:
+            return None
+        context = ssl.create_default_context(cafile=self.settings.tls_ca_file or None)
+        if not self.settings.tls_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _on_event(self, connection: irc.client_aio.AioConnection, event: irc.client.Event) -> None:
+        kind = event.type
+        if kind == "welcome":
+            self._ready.set()
+        elif kind == "nicknameinuse" and not self._ready.is_set():
+            connection.nick(connection.get_nickname() + "_")
+        elif kind == "cap" and len(event.arguments) >= 2 and event.arguments[0] == "ACK":
+            connection.send_raw("AUTHENTICATE PLAIN")
+        elif kind == "authenticate" and event.target == "+":
+            user = self.settings.sasl_username
+            secret = self.settings.sasl_password.reveal() if self.settings.sasl_password else ""
+            token = base64.b64encode(f"{user}\0{user}\0{secret}".encode()).decode()
+            connection.send_raw(f"AUTHENTICATE {token}")
+        elif kind in ("saslsuccess", "saslfail", "sasltoolong", "saslaborted"):
+            if kind != "saslsuccess":
+                log.error("IRC %s: SASL login as %s refused", self._address(), self.settings.sasl_username)
+            connection.cap("END")
+        elif kind == "join" and event.source.nick == connection.get_nickname():
+            key = irc.strings.lower(event.target)
+            self.joined.add(key)
+            self._joined_events.setdefault(key, asyncio.Event()).set()
+        elif kind in ("part", "kick") and self._is_me(connection, event):
+            key = irc.strings.lower(event.target)
+            self.joined.discard(key)
+            self._joined_events.pop(key, None)
+        elif kind == "disconnect":
+            self._joined_events.clear()
+            self._lost.set()
+        self.handler(self, event)
+
+    @staticmethod
+    def _is_me(connection: irc.client_aio.AioConnection, event: irc.client.Event) -> bool:
+        me = connection.get_nickname()
+        return bool(event.source.nick == me or (event.type == "kick" and event.arguments[:1] == [me]))
+
+    async def _send_lines(self) -> None:
+        """Send queued lines at most ``rate`` per second after a burst (a token bucket)."""
+        rate, burst = self.settings.send_rate, float(self.settings.send_burst)
+        tokens, last = burst, time.monotonic()
+        while True:
+            line = await self._queue.get()
+            while True:
+                await self._ready.wait()
+                now = time.monotonic()
+                tokens = min(burst, tokens + (now - last) * rate)
+                last = now
+                if tokens >= 1:
+                    break
+                await asyncio.sleep((1 - tokens) / rate)
+            tokens -= 1
+            assert self._connection is not None
+            try:
+                self._connection.send_raw(line)
+            except irc.client.ServerNotConnectedError:
+                self._queue.put_nowait(line)  # sent again once reconnected
+                await asyncio.sleep(0.1)
+
+
+class _Factory(irc.connection.AioFactory):  # type: ignore[misc]
+    """The library's connection factory, with TLS, and ``CAP REQ :sasl`` sent before the library's
+    NICK and USER so that registration waits for the SASL exchange."""
+
+    def __init__(self, context: ssl.SSLContext | None, *, sasl: bool) -> None:
+        super().__init__(**({"ssl": context} if context is not None else {}))
+        self.sasl = sasl
+
+    async def _open(self, protocol_instance: Any, address: tuple[str, int]) -> Any:
+        transport, protocol = await super().connect(protocol_instance, address)
+        if self.sasl:
+            transport.write(b"CAP REQ :sasl\r\n")
+        return transport, protocol
+
+    def connect(self, protocol_instance: Any, server_address: tuple[str, int]) -> Any:
+        return self._open(protocol_instance, server_address)
+
+    __call__ = connect
