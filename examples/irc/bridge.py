@@ -93,6 +93,7 @@ class IRCConnector:
         self.listener = IRCLink(self.settings, self.settings.nick, self._heard, realname="Mattermost bridge")
         self.puppets: dict[str, IRCLink] = {}  # Mattermost user id -> their connection
         self.identities: dict[str, str] = {}  # lower-case nick -> the remote id it was first seen as
+        self.nicks: dict[str, str] = {}  # remote id -> the nick it goes by now
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # channel -> lower-case nicks
         self.texts: LRUCache[str, str] = LRUCache(4096)  # remote message id -> text sent (for edits)
         self._inbox: asyncio.Queue[RemoteEvent] = asyncio.Queue()
@@ -125,14 +126,13 @@ class IRCConnector:
     # ---- IRC -> Mattermost ----------------------------------------------------------------------
 
     def _remote_id(self, nick: str) -> str:
-        return self.identities.setdefault(_lower(nick), _lower(nick))
+        remote_id = self.identities.setdefault(_lower(nick), _lower(nick))
+        self.nicks[remote_id] = nick
+        return remote_id
 
     def _nick_of(self, remote_id: str) -> str:
         """The current nick of a remote user (their remote id when not seen since it was made)."""
-        for nick, known in self.identities.items():
-            if known == remote_id:
-                return nick
-        return remote_id
+        return self.nicks.get(remote_id, remote_id)
 
     def _ours(self, nick: str) -> bool:
         lowered = _lower(nick)
@@ -164,6 +164,7 @@ class IRCConnector:
         elif kind == "nick" and not self._ours(event.target):
             remote_id = self.identities.pop(_lower(nick), _lower(nick))
             self.identities[_lower(event.target)] = remote_id
+            self.nicks[remote_id] = event.target
             for nicks in self.members.values():
                 if _lower(nick) in nicks:
                     nicks.discard(_lower(nick))

@@ -4,16 +4,21 @@ a free loopback port, people on IRC with a plain IRC client, people on Mattermos
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
+from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator
+from mmbridge.testing.emulator.models import Post
+from mmbridge.types import ChannelID, PostID, UserID
 
-from .conftest import Daemon, free_port
+from .conftest import Daemon, free_port, until
 from .irc_setup import IRCSetup
-from .ircnet import MiniIRCd
+from .ircnet import CLOAK, IRCClient, Line, MiniIRCd
 
 
 @pytest_asyncio.fixture
@@ -48,3 +53,143 @@ async def test_irc_lines_arrive_as_puppets_and_mattermost_posts_as_users_own_nic
     assert line.nick == "alice[m]"  # her own connection, nick from the template
     assert line.text == "hi \x1dbob\x1d, welcome"
     assert line.params[0] == "#test"
+
+
+def raw_length(line: Line) -> int:
+    """The bytes the server sent for a PRIVMSG line (``:nick!user@host PRIVMSG target :text``)."""
+    return len(f":{line.nick}!{line.nick[:10]}@{CLOAK} PRIVMSG {line.params[0]} :{line.text}\r\n".encode())
+
+
+async def alice_on_irc(irc: IRCSetup, bob: IRCClient, text: str, last: str = "") -> Post:
+    """Alice posts ``text`` in ~bridge-test; returns it once bob has heard its last word (or
+    ``last``)."""
+    answer = await irc.emulator.type_message(irc.emulator.seed.token, irc.channel_id(), text)
+    last = last or text.split()[-1]
+    await bob.wait_for(lambda line: line.command == "PRIVMSG" and last in line.text)
+    return irc.emulator.state.posts[answer["id"]]
+
+
+async def test_relay_mode_says_who_speaks_through_the_relay_bot(irc: IRCSetup) -> None:
+    irc.write_config(mode="relay")
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    seed = irc.emulator.seed
+    await irc.emulator.type_message(seed.token, irc.channel_id(), "hello **everyone**")
+    line = await bob.wait_for(lambda line: line.command == "PRIVMSG" and "everyone" in line.text)
+    assert (line.nick, line.text) == ("relaybot", "<alice> hello \x02everyone\x02")
+    await irc.emulator.type_message(seed.token, irc.channel_id(), "/me waves")
+    line = await bob.wait_for(lambda line: line.command == "PRIVMSG" and "waves" in line.text)
+    assert (line.nick, line.text) == ("relaybot", "* alice waves")
+    assert not [line for line in bob.lines if line.command == "JOIN" and line.nick == "alice[m]"]
+
+
+async def test_actions_cross_both_ways(irc: IRCSetup) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    bob.act("#test", "waves at everyone")
+    post = await irc.until_posted(lambda p: "waves" in p.message)
+    assert (irc.author(post), post.message) == ("irc_bob", "*waves at everyone*")
+    await irc.emulator.type_message(irc.emulator.seed.token, irc.channel_id(), "/me waves back")
+    line = await bob.wait_for(lambda line: line.action is not None)
+    assert (line.nick, line.action) == ("alice[m]", "waves back")
+
+
+async def test_long_messages_fit_irc_lines_and_long_pastes_become_a_link(irc: IRCSetup) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    words = " ".join(f"wörd{i}" for i in range(150))  # 1,300 bytes: three lines
+    await alice_on_irc(irc, bob, words + " end")
+    heard = [line for line in bob.heard("#test") if line.nick == "alice[m]"]
+    assert 3 <= len(heard) <= 4  # cut to fit, and not so many that it becomes a link
+    assert all(raw_length(line) <= 512 for line in heard)
+    assert " ".join(line.text for line in heard) == words + " end"
+
+    paste = "\n".join(f"line {i}" for i in range(10))
+    post = await alice_on_irc(irc, bob, paste + "\nlast", last="more lines")
+    heard = [line for line in bob.heard("#test") if line.nick == "alice[m]"][-4:]
+    link = f"{irc.emulator.url}/{irc.emulator.seed.team_name}/pl/{post.id}"
+    assert [line.text for line in heard] == ["line 0", "line 1", "line 2", f"(... 8 more lines: {link})"]
+
+
+async def test_replies_edits_reactions_and_files_reach_irc(
+    irc: IRCSetup, mm_client_for: Callable[[str], ClientAPI]
+) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    bob.say("#test", "the meeting is at noon")
+    root = await irc.until_posted(lambda p: "noon" in p.message)
+    seed = irc.emulator.seed
+    alice = mm_client_for(seed.token)
+
+    await irc.emulator.type_message(seed.token, irc.channel_id(), "thanks", root_id=root.id)
+    line = await bob.wait_for(lambda line: line.command == "PRIVMSG" and "thanks" in line.text)
+    assert (line.nick, line.text) == ("alice[m]", "bob: thanks")
+
+    post = await alice_on_irc(irc, bob, "see you at 5")
+    await alice.posts.edit(PostID(post.id), "see you at 6")
+    line = await bob.wait_for(lambda line: line.action is not None and "meant" in line.action)
+    assert (line.nick, line.action) == ("alice[m]", "meant: see you at 6")
+
+    await alice.reactions.add(UserID(seed.user_id), PostID(root.id), "thumbsup")
+    line = await bob.wait_for(lambda line: line.action is not None and "reacted" in line.action)
+    assert line.action == 'reacted :thumbsup: to "the meeting is at noon"'
+
+    info = await alice.files.upload(ChannelID(irc.channel_id()), b"minutes", "notes.txt")
+    created = await alice.posts.create(ChannelID(irc.channel_id()), "the notes", file_ids=[info.id])
+    link = f"{irc.emulator.url}/{seed.team_name}/pl/{created.id}"
+    line = await bob.wait_for(lambda line: "notes.txt" in line.text)
+    texts = [line.text for line in bob.heard("#test")][-2:]
+    assert texts == ["the notes", f"notes.txt: {link}"]
+
+
+async def test_edits_as_sed_corrections(irc: IRCSetup, mm_client_for: Callable[[str], ClientAPI]) -> None:
+    irc.write_config(edits="sed")
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    post = await alice_on_irc(irc, bob, "see you at 5 tomorrow")
+    await mm_client_for(irc.emulator.seed.token).posts.edit(PostID(post.id), "see you at 6 tomorrow")
+    line = await bob.wait_for(lambda line: line.text.startswith("s/"))
+    assert (line.nick, line.text) == ("alice[m]", "s/5/6/")
+
+
+async def test_a_nick_change_renames_the_puppet_and_a_part_takes_it_out(irc: IRCSetup) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    bob.say("#test", "before")
+    first = await irc.until_posted(lambda p: p.message == "before")
+    puppet = irc.emulator.state.user(first.user_id)
+    await bob.rename("robert")
+    bob.say("#test", "after")
+    second = await irc.until_posted(lambda p: p.message == "after")
+    assert second.user_id == puppet.id  # the same puppet, renamed
+    await until(lambda: irc.emulator.state.user(puppet.id).nickname == "robert")
+
+    bob.send("PART #test :later")
+    await until(lambda: not irc.emulator.state.is_channel_member(irc.channel_id(), puppet.id))
+
+
+@pytest.mark.parametrize("nick", ["[Weird|Nick]", "carol"])
+async def test_an_irc_nick_mattermost_refuses_gets_a_valid_stable_puppet(irc: IRCSetup, nick: str) -> None:
+    irc.emulator.create_user("irc_carol")  # a real user has the name carol's puppet would get
+    await irc.start()
+    person = await irc.person(nick, "#test")
+    await irc.wait_joined(person, "relaybot")
+    person.say("#test", "one")
+    first = await irc.until_posted(lambda p: p.message == "one")
+    username = irc.author(first)
+    assert re.fullmatch(r"irc_[a-z0-9._-]{1,60}", username), username
+    assert username != "irc_carol"
+    assert irc.emulator.state.user(first.user_id).nickname == nick
+
+    await irc.daemon.kill()
+    await irc.start()
+    await irc.wait_joined(person, "relaybot")
+    person.say("#test", "two")
+    second = await irc.until_posted(lambda p: p.message == "two")
+    assert second.user_id == first.user_id
