@@ -16,17 +16,21 @@ def fit_lines(text: str, room: int, max_lines: int, link: str = "") -> list[str]
     return lines
 
 
+#: What a line is trimmed of (not ``str.strip()``'s default: IRC's italics code 0x1D is "whitespace").
+_BLANK = " \t\r"
+
+
 def _cut(line: str, room: int) -> list[str]:
     pieces: list[str] = []
-    line = line.rstrip()
+    line = line.rstrip(_BLANK)
     while len(line.encode()) > room:
         head = line.encode()[:room].decode("utf-8", errors="ignore")
         space = head.rfind(" ")
         if space > len(head) // 2:  # a word boundary not too far back
             head = head[:space]
-        pieces.append(head.rstrip())
-        line = line[len(head) :].lstrip()
-    if line.strip():
+        pieces.append(head.rstrip(_BLANK))
+        line = line[len(head) :].lstrip(_BLANK)
+    if line.strip(_BLANK):
         pieces.append(line)
     return pieces
 

@@ -555,9 +555,7 @@ class Bridge(Generic[SettingsT]):
                     self.log.warning(
                         "events may have been missed while disconnected (%s): catching up", event.reason
                     )
-                    channels = {*self.watched_channels(), *await self.ledger.positions()}
-                    self.dispatcher.hold(channels)
-                    self._spawn(self._catch_up(channels), "catch-up")
+                    self.catch_up({*self.watched_channels(), *await self.ledger.positions()})
                 await self.dispatcher.dispatch(event)
         except asyncio.CancelledError:
             raise
@@ -578,6 +576,12 @@ class Bridge(Generic[SettingsT]):
     def watch(self, channel_id: str) -> None:
         """Catch ``channel_id`` up from now on (a channel the bridge starts bridging while running)."""
         self._spawn(self.ledger.start_position(channel_id, _now_ms()), "watch")
+
+    def catch_up(self, channels: set[str]) -> None:
+        """Catch ``channels`` up in the background (their live events wait until it is done): for a
+        stream of the bridge's own that may have missed events."""
+        self.dispatcher.hold(channels)
+        self._spawn(self._catch_up(channels), "catch-up")
 
     def _spawn(self, work: Awaitable[None], what: str) -> None:
         async def run() -> None:

@@ -55,6 +55,12 @@ async def test_irc_lines_arrive_as_puppets_and_mattermost_posts_as_users_own_nic
     assert line.params[0] == "#test"
 
 
+async def until_found(find: Callable[[], list[Post]], limit: float = 10.0) -> Post:
+    """The last of what ``find`` finds, once it finds something."""
+    await until(find, limit)
+    return find()[-1]
+
+
 def raw_length(line: Line) -> int:
     """The bytes the server sent for a PRIVMSG line (``:nick!user@host PRIVMSG target :text``)."""
     return len(f":{line.nick}!{line.nick[:10]}@{CLOAK} PRIVMSG {line.params[0]} :{line.text}\r\n".encode())
@@ -193,3 +199,23 @@ async def test_an_irc_nick_mattermost_refuses_gets_a_valid_stable_puppet(irc: IR
     person.say("#test", "two")
     second = await irc.until_posted(lambda p: p.message == "two")
     assert second.user_id == first.user_id
+
+
+async def test_private_messages_are_direct_messages_both_ways(irc: IRCSetup) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    await alice_on_irc(irc, bob, "I am here")  # alice[m] is on IRC from her first post
+    bob.say("alice[m]", "psst, a secret")
+    seed, state = irc.emulator.seed, irc.emulator.state
+    secret = await until_found(lambda: [p for p in state.posts.values() if p.message == "psst, a secret"])
+    direct = state.channels[secret.channel_id]
+    assert direct.type == "D"
+    assert set(state.channel_member_ids(direct.id)) == {secret.user_id, seed.user_id}
+    assert state.user(secret.user_id).username == "irc_bob"
+
+    await irc.emulator.type_message(seed.token, direct.id, "a secret *back*")
+    line = await bob.wait_for(lambda line: line.command == "PRIVMSG" and "back" in line.text)
+    assert (line.nick, line.params[0], line.text) == ("alice[m]", "bob", "a secret \x1dback\x1d")
+    # Nothing of the direct chat went to the channel.
+    assert not [line for line in bob.heard("#test") if "secret" in line.text]

@@ -58,6 +58,7 @@ from .connector import (
     ProvidesUserInfo,
     capabilities,
 )
+from .direct import DirectListeners
 from .formatting import split_message
 from .ghosts import Ghosts
 from .messages import MessageMap, MessagePart
@@ -111,6 +112,8 @@ class ConnectorBridge(Bridge[SettingsT]):
         #: The ``/bridge`` commands; add a bridge's own with ``commands_registry.command(...)``.
         self.commands_registry = CommandRegistry(self.config.commands.trigger)
         register_builtin_commands(self.commands_registry)
+        #: The puppets' streams that hear direct and group portals (the bot is not in them).
+        self.direct = DirectListeners(self.dispatcher.dispatch, self.catch_up)
         self._profiled: set[str] = set()
         self._names: dict[str, str] = {}
         self._override_allowed = False
@@ -167,6 +170,9 @@ class ConnectorBridge(Bridge[SettingsT]):
         return [portal.channel_id for portal in self.portals.all()]
 
     async def started(self) -> None:
+        for portal in self.portals.all():
+            if portal.kind in (ChatKind.DIRECT, ChatKind.GROUP):
+                await self._listen_direct(portal)
         await self.connector.start(self)
         self.log.info(
             "%s connector started (%s)",
@@ -175,6 +181,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         )
 
     async def stopping(self) -> None:
+        await self.direct.close()
         await self.connector.stop()
 
     # ---- the connector's entry point ------------------------------------------------------------
@@ -240,7 +247,21 @@ class ConnectorBridge(Bridge[SettingsT]):
             members.append(event.portal.receiver)
         portal = await self.portals.ensure(event.portal, info, members)
         self.watch(portal.channel_id)
+        if kind in (ChatKind.DIRECT, ChatKind.GROUP):
+            await self._listen_direct(portal)
         return portal
+
+    async def _listen_direct(self, portal: Portal) -> None:
+        """Hear a direct or group portal through one of its puppets."""
+        if self.direct.listening(portal.channel_id):
+            return
+        members = await self.appservice.bot.channels.get_members(ChannelID(portal.channel_id))
+        for member in members:
+            remote_id = await self.ghosts.remote_id_of(member.user_id)
+            if remote_id is not None:
+                await self.direct.listen(await self.ghosts.intent(remote_id), portal.channel_id)
+                return
+        self.log.warning("no puppet in the direct portal %s: what is written there is not heard", portal.key)
 
     async def _remote_name(self, remote_id: str) -> str:
         """How a remote user is called (asked of the connector once)."""
