@@ -11,6 +11,7 @@ posts, the ``/irc`` command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import defaultdict
@@ -96,7 +97,7 @@ class IRCConnector:
         self.nicks: dict[str, str] = {}  # remote id -> the nick it goes by now
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # channel -> lower-case nicks
         self.texts: LRUCache[str, str] = LRUCache(4096)  # remote message id -> text sent (for edits)
-        self._inbox: asyncio.Queue[RemoteEvent] = asyncio.Queue()
+        self._inbox: asyncio.Queue[RemoteEvent | None] = asyncio.Queue()  # None: stop
         self._tasks: list[asyncio.Task[None]] = []
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -108,11 +109,17 @@ class IRCConnector:
         self._tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._close_idle())]
 
     async def stop(self) -> None:
-        """Quit every connection."""
-        for link in [*self.puppets.values(), self.listener]:
-            await link.close("bridge stopping")
-        for task in self._tasks:
+        """Quit every connection (after sending what is queued), then hand the bridge what was
+        heard before."""
+        await asyncio.gather(
+            *[link.close("bridge stopping") for link in [*self.puppets.values(), self.listener]]
+        )
+        pump, *others = self._tasks
+        for task in others:
             task.cancel()
+        self._inbox.put_nowait(None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(pump, 10)
 
     async def portal_linked(self, portal: Portal) -> None:
         """``/irc link #channel``: the relay bot joins it."""
@@ -208,8 +215,7 @@ class IRCConnector:
 
     async def _pump(self) -> None:
         """Hand what IRC said to the bridge, in the order it was said."""
-        while True:
-            event = await self._inbox.get()
+        while (event := await self._inbox.get()) is not None:
             if self._unbridged(event):
                 continue  # a channel the relay bot is in but that is not bridged
             if isinstance(event, RemoteUserInfo | RemoteLeave) and not await self._has_puppet(event):
@@ -283,8 +289,10 @@ class IRCConnector:
         if action and not relay:
             room -= len("\x01ACTION \x01")
         lines = fit_lines(text, room - len(prefix.encode()), self.settings.max_lines, link_to)
-        for line in lines:
-            link.say(target, prefix + line, action=action and not relay)
+        # Done when written to the server: only then is the post handled (and not sent again).
+        await asyncio.gather(
+            *[link.say(target, prefix + line, action=action and not relay) for line in lines]
+        )
 
     def _permalink(self, post_id: str) -> str:
         team = self.bridge.team

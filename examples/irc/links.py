@@ -47,7 +47,7 @@ class IRCLink:
         self.channels: set[str] = set()  #: wanted, lower-case
         self.joined: set[str] = set()
         self.last_used = time.monotonic()
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, asyncio.Future[None]]] = asyncio.Queue()
         self._ready = asyncio.Event()
         self._joined_events: dict[str, asyncio.Event] = {}
         self._closed = False
@@ -67,9 +67,12 @@ class IRCLink:
         """Connect in the background (and reconnect whenever the connection drops)."""
         self._tasks = [asyncio.create_task(self._keep_connected()), asyncio.create_task(self._send_lines())]
 
-    async def close(self, message: str = "") -> None:
-        """Quit and stop reconnecting."""
+    async def close(self, message: str = "", *, flush: float = 5.0) -> None:
+        """Send what is queued (for at most ``flush`` seconds), quit and stop reconnecting."""
         self._closed = True
+        if self._ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), flush)
         if self._connection is not None and self._ready.is_set():
             with contextlib.suppress(Exception):
                 self._connection.quit(message)
@@ -107,11 +110,13 @@ class IRCLink:
         if key in self.joined and self._connection is not None:
             self._connection.part(channel)
 
-    def say(self, target: str, line: str, *, action: bool = False) -> None:
-        """Queue one line (already cut to fit) to ``target``."""
+    def say(self, target: str, line: str, *, action: bool = False) -> asyncio.Future[None]:
+        """Queue one line (already cut to fit) to ``target``; done once it is written to the server."""
         self.last_used = time.monotonic()
         command = f"PRIVMSG {target} :\x01ACTION {line}\x01" if action else f"PRIVMSG {target} :{line}"
-        self._queue.put_nowait(command)
+        sent = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((command, sent))
+        return sent
 
     async def ready(self) -> None:
         """Wait until registered with the server."""
@@ -210,7 +215,7 @@ class IRCLink:
         rate, burst = self.settings.send_rate, float(self.settings.send_burst)
         tokens, last = burst, time.monotonic()
         while True:
-            line = await self._queue.get()
+            line, sent = await self._queue.get()
             while True:
                 await self._ready.wait()
                 now = time.monotonic()
@@ -224,8 +229,12 @@ class IRCLink:
             try:
                 self._connection.send_raw(line)
             except irc.client.ServerNotConnectedError:
-                self._queue.put_nowait(line)  # sent again once reconnected
+                self._queue.put_nowait((line, sent))  # sent again once reconnected
                 await asyncio.sleep(0.1)
+            else:
+                if not sent.done():
+                    sent.set_result(None)
+            self._queue.task_done()
 
 
 class _Factory(irc.connection.AioFactory):  # type: ignore[misc]

@@ -3,8 +3,10 @@ a free loopback port, people on IRC with a plain IRC client, people on Mattermos
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest_asyncio
 from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator
 from mmbridge.testing.emulator.models import Post
-from mmbridge.types import ChannelID, PostID, UserID
+from mmbridge.types import ChannelID, PostID, TeamID, UserID
 
 from .conftest import Daemon, free_port, until
 from .irc_setup import IRCSetup
@@ -219,3 +221,94 @@ async def test_private_messages_are_direct_messages_both_ways(irc: IRCSetup) -> 
     assert (line.nick, line.params[0], line.text) == ("alice[m]", "bob", "a secret \x1dback\x1d")
     # Nothing of the direct chat went to the channel.
     assert not [line for line in bob.heard("#test") if "secret" in line.text]
+
+
+async def test_a_restart_mid_conversation_makes_no_second_puppet_and_loses_or_doubles_nothing(
+    irc: IRCSetup,
+) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    seed = irc.emulator.seed
+    for i in range(5):
+        bob.say("#test", f"irc {i}")
+        await irc.emulator.type_message(seed.token, irc.channel_id(), f"mm {i}")
+    await irc.until_posted(lambda p: p.message == "irc 4")
+    irc.daemon.signal(signal.SIGTERM)  # a restart: everything heard is bridged before it exits
+    assert (await irc.daemon.wait()).code == 0
+    for i in range(5, 8):  # while it is down, Mattermost goes on (IRC cannot replay)
+        await irc.emulator.type_message(seed.token, irc.channel_id(), f"mm {i}")
+    await irc.start()
+    await irc.wait_joined(bob, "relaybot")
+    for i in range(5, 10):
+        bob.say("#test", f"irc {i}")
+    await irc.until_posted(lambda p: p.message == "irc 9")
+    await bob.wait_for(lambda line: line.text == "mm 7")
+    await asyncio.sleep(0.3)  # anything doubled would have arrived by now
+
+    bridged = [p.message for p in irc.posts() if irc.author(p).startswith("irc_")]
+    assert bridged == [f"irc {i}" for i in range(10)]
+    assert {irc.author(p) for p in irc.posts() if p.message.startswith("irc")} == {"irc_bob"}
+    heard = [line.text for line in bob.heard("#test") if line.nick == "alice[m]"]
+    assert heard == [f"mm {i}" for i in range(8)]
+    assert [u.username for u in irc.emulator.state.users.values() if u.username.startswith("irc_")] == [
+        "irc_bob"
+    ]
+
+
+async def test_twenty_people_in_three_channels_keep_each_channels_order(
+    irc: IRCSetup, mm_client_for: Callable[[str], ClientAPI]
+) -> None:
+    admin = mm_client_for(irc.emulator.seed.admin_token)
+    team = TeamID(irc.emulator.seed.team_id)
+    for name in ("ch-a", "ch-b", "ch-c"):
+        await admin.channels.create(team, name, name.upper())
+    irc.write_config(channels={"#a": "ch-a", "#b": "ch-b", "#c": "ch-c"})
+    await irc.start()
+    channels = ("#a", "#b", "#c")
+    watcher = await irc.person("watcher", *channels)
+    for channel in channels:
+        await irc.wait_joined(watcher, "relaybot", channel)
+    people = [await irc.person(f"user{i}", *channels) for i in range(20)]
+    for round_ in range(3):
+        for person in people:
+            for channel in channels:
+                person.say(channel, f"{person.nick} says {round_} in {channel}")
+    total = len(people) * 3
+    for channel in channels:
+        name = f"ch-{channel[1]}"
+        await until(lambda name=name: len(irc.posts(name)) == total, limit=60)
+        await until(lambda channel=channel: len(watcher.heard(channel)) == total)
+        said = [(line.nick, line.text) for line in watcher.heard(channel)]
+        posted = [(irc.author(p).removeprefix("irc_"), p.message) for p in irc.posts(name)]
+        assert posted == said
+
+
+async def test_link_bridges_another_channel_by_command(irc: IRCSetup) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#other")
+    seed = irc.emulator.seed
+    off_topic = irc.channel_id("off-topic")
+    answer = await irc.emulator.type_message(seed.admin_token, off_topic, "/irc link #other")
+    assert answer["text"] == "This channel is now bridged to `#other`."
+    await irc.wait_joined(bob, "relaybot", "#other")
+    bob.say("#other", "over here")
+    post = await irc.until_posted(lambda p: p.message == "over here", name="off-topic")
+    assert irc.author(post) == "irc_bob"
+    answer = await irc.emulator.type_message(seed.admin_token, off_topic, "/irc unlink")
+    await bob.wait_for(lambda line: line.command == "PART" and line.nick == "relaybot")
+
+
+async def test_the_bridge_reconnects_when_the_irc_server_restarts(irc: IRCSetup) -> None:
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    await alice_on_irc(irc, bob, "before the outage")
+    await irc.ircd.stop()  # every connection of the bridge drops
+    await irc.ircd.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    bob.say("#test", "after the outage")
+    await irc.until_posted(lambda p: p.message == "after the outage")
+    await alice_on_irc(irc, bob, "me too, after the outage")
+    assert [line.nick for line in bob.heard("#test")] == ["alice[m]"]
