@@ -4,6 +4,7 @@ and a real IRC server (``miniircd``), with ways to look at both sides."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,9 @@ irc:
                 await asyncio.sleep(0.05)
         return daemon
 
-    async def person(self, nick: str, *channels: str) -> IRCClient:
+    async def person(self, nick: str, *channels: str, tls: ssl.SSLContext | None = None) -> IRCClient:
         """Someone on IRC, in ``channels``."""
-        client = await IRCClient(self.ircd.port, nick).connect()
+        client = await IRCClient(self.ircd.port, nick, tls).connect()
         self.clients.append(client)
         for channel in channels:
             await client.join(channel)

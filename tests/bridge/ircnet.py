@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -107,16 +108,18 @@ class Line:
 class IRCClient:
     """A person on IRC: connects, joins, talks, and remembers every line the server sent."""
 
-    def __init__(self, port: int, nick: str) -> None:
+    def __init__(self, port: int, nick: str, tls: ssl.SSLContext | None = None) -> None:
         self.port = port
         self.nick = nick
+        self.tls = tls
         self.lines: list[Line] = []
+        self.times: list[float] = []  #: when each line came (``time.monotonic()``)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def connect(self) -> IRCClient:
-        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port, ssl=self.tls)
         self._task = asyncio.create_task(self._read())
         self.send(f"NICK {self.nick}")
         self.send(f"USER {self.nick} 0 * :{self.nick} the tester")
@@ -184,4 +187,5 @@ class IRCClient:
             line = Line.parse(raw.decode(errors="replace").rstrip("\r\n"))
             if line.command == "PING":
                 self.send(f"PONG :{line.text}")
+            self.times.append(time.monotonic())
             self.lines.append(line)

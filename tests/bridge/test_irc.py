@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
+import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -312,3 +314,66 @@ async def test_the_bridge_reconnects_when_the_irc_server_restarts(irc: IRCSetup)
     await irc.until_posted(lambda p: p.message == "after the outage")
     await alice_on_irc(irc, bob, "me too, after the outage")
     assert [line.nick for line in bob.heard("#test")] == ["alice[m]"]
+
+
+async def test_flood_control_paces_the_lines_of_one_connection(irc: IRCSetup) -> None:
+    irc.write_config(send_rate=4, send_burst=2, max_lines=10)
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    await alice_on_irc(irc, bob, "\n".join(f"line {i}" for i in range(10)))
+    times = [t for t, line in zip(bob.times, bob.lines, strict=True) if line.text.startswith("line ")]
+    assert len(times) == 10
+    # Two at once, then four a second: the last of ten comes two seconds after the first.
+    assert times[-1] - times[0] >= (10 - 2) / 4 * 0.9
+
+
+async def test_an_idle_connection_is_closed_and_opened_again_when_needed(irc: IRCSetup) -> None:
+    irc.write_config(idle_timeout=1)
+    await irc.start()
+    bob = await irc.person("bob", "#test")
+    await irc.wait_joined(bob, "relaybot")
+    await alice_on_irc(irc, bob, "first")
+    await bob.wait_for(lambda line: line.command == "QUIT" and line.nick == "alice[m]")
+    await alice_on_irc(irc, bob, "back again")
+    joins = [line for line in bob.lines if line.command == "JOIN" and line.nick == "alice[m]"]
+    assert len(joins) == 2
+
+
+async def test_tls_to_the_irc_server(irc: IRCSetup, tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: no certificate to test TLS with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = await asyncio.create_subprocess_exec(
+        openssl,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await made.communicate()
+    assert made.returncode == 0, errors
+    await irc.ircd.stop()
+    irc.ircd = MiniIRCd(tmp_path, "--ssl-cert-file", str(cert), "--ssl-key-file", str(key))
+    await irc.ircd.start()
+    irc.write_config(port=irc.ircd.port, tls=True, tls_ca_file=str(cert))
+    await irc.start()
+    bob = await irc.person("bob", "#test", tls=ssl.create_default_context(cafile=str(cert)))
+    await irc.wait_joined(bob, "relaybot")
+    bob.say("#test", "over TLS")
+    await irc.until_posted(lambda p: p.message == "over TLS")
+    await alice_on_irc(irc, bob, "TLS for me too")
