@@ -135,9 +135,11 @@ class Bridge(Generic[SettingsT]):
     dead_letter_events: ClassVar[tuple[type[Event], ...]] = ()
 
     @classmethod
-    def base_config(cls) -> str:
-        """The full commented base config of this bridge (what ``generate-config`` writes)."""
-        return compose_base(cls.config_defaults, cls.example_section)
+    def base_config(cls, *, spec: str = "") -> str:
+        """The full commented base config of this bridge (what ``generate-config`` writes), with
+        ``bridge:`` set to ``spec`` when given (``examples.irc:IRCBridge``)."""
+        own = {"bridge": spec} if spec else {}
+        return compose_base({**own, **cls.config_defaults}, cls.example_section)
 
     @classmethod
     def load_config(

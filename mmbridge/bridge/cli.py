@@ -186,6 +186,11 @@ def _traceback(exc: BaseException, debug: bool) -> None:
 # ---- finding the bridge class ---------------------------------------------------------------------
 
 
+def _only_installed_bridge() -> str:
+    names = [entry.name for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    return names[0] if len(names) == 1 else ""
+
+
 def find_bridge_class(spec: str) -> type[Bridge[Any]]:
     """The bridge class named by ``spec``: ``package.module:Class``, an installed bridge's entry point
     name, or (``spec`` empty) the only installed bridge, else the plain :class:`Bridge`.
@@ -369,7 +374,8 @@ def _write(path: Path, text: str) -> None:
 
 def _generate_config(args: argparse.Namespace) -> int:
     bridge_class = find_bridge_class(args.bridge)
-    text = bridge_class.base_config()
+    spec = args.bridge or ("" if bridge_class is Bridge else _only_installed_bridge())
+    text = bridge_class.base_config(spec=spec)
     output: Path | None = args.output
     if output is None:
         sys.stdout.write(text)

@@ -40,6 +40,7 @@ async def test_from_nothing_to_a_checked_config_and_registration(mirror: MirrorS
     assert made.code == 0, made.stderr
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it will hold a token
     assert "  id: mirror\n" in config.read_text()
+    assert f'bridge: "{MIRROR}"\n' in config.read_text()  # the bridge it was generated for
     again = await mirror.daemon.run("generate-config", "--bridge", MIRROR, "-o", str(config))
     assert again.code == CommandError.exit_code
     assert "exists; give --force" in again.stderr
@@ -136,6 +137,7 @@ async def test_an_installed_bridge_is_found_by_its_entry_point(mirror: MirrorSet
     named = await mirror.daemon.run("generate-config", "--bridge", "fake-mirror", env=env)
     assert named.code == 0, named.stderr
     assert "channel_a" in named.stdout
+    assert 'bridge: "fake-mirror"' in named.stdout
     only = await mirror.daemon.run("generate-config", env=env)  # the one installed bridge
     assert only.stdout == named.stdout
     unknown = await mirror.daemon.run("generate-config", "--bridge", "nope", env=env)
