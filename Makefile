@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 LINT_PATHS := $(wildcard mmbridge tests bench examples)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint typecheck pytest demo bench emulator clean
+.PHONY: test lint typecheck pytest demo demo-mirror bench emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ pytest: $(STAMP)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
+	$(PY) -m examples.irc.demo
+
+demo-mirror: $(STAMP)
 	$(PY) -m examples.mirror.demo
 
 emulator: $(STAMP)

@@ -1,4 +1,4 @@
-"""The mirror example bridge runs its whole scenario on the emulator: what ``make demo`` shows."""
+"""The mirror example bridge runs its whole scenario on the emulator: what ``make demo-mirror`` shows."""
 
 from __future__ import annotations
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,24 @@ def _lower(name: str) -> str:
     return str(irc.strings.lower(name))
 
 
+@attrs.frozen
+class _Said:
+    """Something ``nick`` did, made into its event once the nick's remote id is known."""
+
+    nick: str
+    build: Callable[[str], RemoteEvent]
+
+
+def _leave_event(portal: PortalKey, remote_id: str) -> RemoteEvent:
+    return RemoteLeave(portal=portal, sender=Sender(remote_id=remote_id))
+
+
+@attrs.frozen
+class _Renamed:
+    old: str
+    new: str
+
+
 class IRCConnector:
     """IRC as the remote network: the relay bot's connection hears the channels; each Mattermost
     user speaks through their own connection (puppet mode) or the relay bot's (relay mode)."""
@@ -97,7 +117,7 @@ class IRCConnector:
         self.nicks: dict[str, str] = {}  # remote id -> the nick it goes by now
         self.members: defaultdict[str, set[str]] = defaultdict(set)  # channel -> lower-case nicks
         self.texts: LRUCache[str, str] = LRUCache(4096)  # remote message id -> text sent (for edits)
-        self._inbox: asyncio.Queue[RemoteEvent | None] = asyncio.Queue()  # None: stop
+        self._inbox: asyncio.Queue[_Said | _Renamed | None] = asyncio.Queue()  # None: stop
         self._tasks: list[asyncio.Task[None]] = []
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -132,14 +152,39 @@ class IRCConnector:
 
     # ---- IRC -> Mattermost ----------------------------------------------------------------------
 
-    def _remote_id(self, nick: str) -> str:
-        remote_id = self.identities.setdefault(_lower(nick), _lower(nick))
+    # IRC has no user ids: a user is known by the nick they were first seen with, and a nick
+    # change is remembered (in the bridge's store, so a restart makes no second puppet).
+
+    def _key(self, what: str, name: str) -> str:
+        return f"{self.bridge.bridge_id}:irc:{what}:{name}"
+
+    async def _remote_id(self, nick: str) -> str:
+        """The remote id of whoever goes by ``nick`` now."""
+        lowered = _lower(nick)
+        remote_id = self.identities.get(lowered)
+        if remote_id is None:
+            stored = await self.bridge.appservice.store.get_value(self._key("nick", lowered))
+            remote_id = self.identities[lowered] = stored or lowered
         self.nicks[remote_id] = nick
         return remote_id
 
-    def _nick_of(self, remote_id: str) -> str:
-        """The current nick of a remote user (their remote id when not seen since it was made)."""
-        return self.nicks.get(remote_id, remote_id)
+    async def _renamed(self, old: str, new: str) -> str:
+        remote_id = await self._remote_id(old)
+        self.identities.pop(_lower(old), None)
+        self.identities[_lower(new)] = remote_id
+        self.nicks[remote_id] = new
+        store = self.bridge.appservice.store
+        await store.set_value(self._key("nick", _lower(new)), remote_id)
+        await store.set_value(self._key("nick-of", remote_id), new)
+        return remote_id
+
+    async def _nick_of(self, remote_id: str) -> str:
+        """The current nick of a remote user."""
+        nick = self.nicks.get(remote_id)
+        if nick is None:
+            nick = await self.bridge.appservice.store.get_value(self._key("nick-of", remote_id)) or remote_id
+            self.nicks[remote_id] = nick
+        return nick
 
     def _ours(self, nick: str) -> bool:
         lowered = _lower(nick)
@@ -169,53 +214,55 @@ class IRCConnector:
             for nicks in self.members.values():
                 nicks.discard(_lower(nick))
         elif kind == "nick" and not self._ours(event.target):
-            remote_id = self.identities.pop(_lower(nick), _lower(nick))
-            self.identities[_lower(event.target)] = remote_id
-            self.nicks[remote_id] = event.target
             for nicks in self.members.values():
                 if _lower(nick) in nicks:
                     nicks.discard(_lower(nick))
                     nicks.add(_lower(event.target))
-            self._inbox.put_nowait(
-                RemoteUserInfo(sender=Sender(remote_id=remote_id), display_name=event.target)
-            )
+            self._inbox.put_nowait(_Renamed(nick, event.target))
 
     def _message(self, link: IRCLink, event: irc.client.Event, nick: str) -> None:
         target = event.target
         if target.startswith("#"):
             if link is not self.listener:
                 return  # the relay bot hears the channels; the others would hear them again
-            portal = PortalKey(_lower(target))
+            user_id = ""
         elif link is self.listener:
             return  # a private message to the relay bot: nobody to bridge it to
         else:  # a private message to a Mattermost user's connection: their direct chat with nick
             user_id = next((u for u, p in self.puppets.items() if p is link), "")
-            portal = PortalKey(f"pm:{self._remote_id(nick)}", receiver=user_id)
         text = event.arguments[0] if event.arguments else ""
         message_id = uuid.uuid4().hex
         self.texts[message_id] = text
-        self._inbox.put_nowait(
-            RemoteMessage(
-                portal=portal,
-                sender=Sender(remote_id=self._remote_id(nick)),
+        at = int(time.time() * 1000)
+
+        def message(remote_id: str) -> RemoteEvent:
+            return RemoteMessage(
+                portal=PortalKey(_lower(target))
+                if target.startswith("#")
+                else PortalKey(f"pm:{remote_id}", user_id),
+                sender=Sender(remote_id=remote_id),
                 message_id=message_id,
                 text=irc_to_markdown(text),
                 emote=event.type == "action",
-                timestamp=int(time.time() * 1000),
+                timestamp=at,
             )
-        )
+
+        self._inbox.put_nowait(_Said(nick, message))
 
     def _leave(self, nick: str, channels: list[str]) -> None:
         if self._ours(nick):
             return
         for channel in channels:
-            self._inbox.put_nowait(
-                RemoteLeave(portal=PortalKey(channel), sender=Sender(remote_id=self._remote_id(nick)))
-            )
+            self._inbox.put_nowait(_Said(nick, functools.partial(_leave_event, PortalKey(channel))))
 
     async def _pump(self) -> None:
         """Hand what IRC said to the bridge, in the order it was said."""
-        while (event := await self._inbox.get()) is not None:
+        while (item := await self._inbox.get()) is not None:
+            if isinstance(item, _Renamed):
+                remote_id = await self._renamed(item.old, item.new)
+                event: RemoteEvent = RemoteUserInfo(sender=Sender(remote_id=remote_id), display_name=item.new)
+            else:
+                event = item.build(await self._remote_id(item.nick))
             if self._unbridged(event):
                 continue  # a channel the relay bot is in but that is not bridged
             if isinstance(event, RemoteUserInfo | RemoteLeave) and not await self._has_puppet(event):
@@ -235,7 +282,9 @@ class IRCConnector:
     async def get_user_info(self, remote_id: str) -> RemoteUserInfo:
         """An IRC user is known by their nick."""
         return RemoteUserInfo(
-            sender=Sender(remote_id=remote_id), display_name=self._nick_of(remote_id), username=remote_id
+            sender=Sender(remote_id=remote_id),
+            display_name=await self._nick_of(remote_id),
+            username=remote_id,
         )
 
     async def get_chat_info(self, portal: PortalKey) -> RemoteChatInfo | None:
@@ -243,7 +292,7 @@ class IRCConnector:
         if portal.id.startswith("pm:"):
             remote_id = portal.id.removeprefix("pm:")
             return RemoteChatInfo(
-                portal=portal, name=self._nick_of(remote_id), kind=ChatKind.DIRECT, members=(remote_id,)
+                portal=portal, name=await self._nick_of(remote_id), kind=ChatKind.DIRECT, members=(remote_id,)
             )
         return None
 
@@ -264,9 +313,9 @@ class IRCConnector:
             await link.ready()
         return link
 
-    def _target(self, portal: Portal) -> str:
+    async def _target(self, portal: Portal) -> str:
         key = portal.key.id
-        return self._nick_of(key.removeprefix("pm:")) if key.startswith("pm:") else key
+        return await self._nick_of(key.removeprefix("pm:")) if key.startswith("pm:") else key
 
     def _name_on_irc(self, user: BridgeUser) -> str:
         link = self.puppets.get(user.user_id)
@@ -281,7 +330,7 @@ class IRCConnector:
     async def _say(
         self, user: BridgeUser, portal: Portal, text: str, *, action: bool = False, link_to: str = ""
     ) -> None:
-        target = self._target(portal)
+        target = await self._target(portal)
         link = await self._link_for(user, target)
         relay = self.settings.mode == "relay"
         prefix = (f"* {user.username} " if action else f"<{user.username}> ") if relay else ""
@@ -304,7 +353,7 @@ class IRCConnector:
         if action and len(text) > 1 and text.startswith("*") and text.endswith("*"):
             text = text[1:-1]
         if message.thread_root_sender:
-            text = f"{self._nick_of(message.thread_root_sender)}: {text}"
+            text = f"{await self._nick_of(message.thread_root_sender)}: {text}"
         elif message.thread_root_user is not None:
             text = f"{self._name_on_irc(message.thread_root_user)}: {text}"
         irc_text = markdown_to_irc(text)
