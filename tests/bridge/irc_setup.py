@@ -97,13 +97,18 @@ irc:
         return client
 
     async def wait_joined(self, client: IRCClient, nick: str, channel: str = "#test") -> None:
-        """Until ``client`` has seen (or sees) ``nick`` in ``channel``."""
+        """Until ``nick`` is in ``channel``, as ``client`` learns from now on."""
+        since = len(client.lines)
         client.send(f"NAMES {channel}")
         await client.wait_for(
             lambda line: (
                 (line.command == "JOIN" and line.nick.lower() == nick.lower())
-                or (line.command == "353" and nick.lower() in line.text.lower().split())
-            )
+                or (
+                    line.command == "353"
+                    and nick.lower() in [n.lstrip("@+") for n in line.text.lower().split()]
+                )
+            ),
+            since=since,
         )
 
     def channel_id(self, name: str = "bridge-test") -> str:

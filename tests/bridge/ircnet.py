@@ -169,8 +169,11 @@ class IRCClient:
             if line.command == "PRIVMSG" and line.params and line.params[0].lower() == target.lower()
         ]
 
-    async def wait_for(self, condition: Callable[[Line], bool], limit: float = 10.0) -> Line:
-        seen = 0
+    async def wait_for(
+        self, condition: Callable[[Line], bool], limit: float = 10.0, *, since: int = 0
+    ) -> Line:
+        """The first line (from the ``since``-th on) that meets ``condition``, waited for."""
+        seen = since
         deadline = time.monotonic() + limit
         while True:
             for line in self.lines[seen:]:

@@ -179,6 +179,14 @@ async def test_a_nick_change_renames_the_puppet_and_a_part_takes_it_out(irc: IRC
     second = await irc.until_posted(lambda p: p.message == "after")
     assert second.user_id == puppet.id  # the same puppet, renamed
     await until(lambda: irc.emulator.state.user(puppet.id).nickname == "robert")
+    # A restart remembers who robert was: still the same puppet.
+    irc.daemon.signal(signal.SIGTERM)
+    assert (await irc.daemon.wait()).code == 0
+    await irc.start()
+    await irc.wait_joined(bob, "relaybot")
+    bob.say("#test", "after the restart")
+    third = await irc.until_posted(lambda p: p.message == "after the restart")
+    assert third.user_id == puppet.id
 
     bob.send("PART #test :later")
     await until(lambda: not irc.emulator.state.is_channel_member(irc.channel_id(), puppet.id))
