@@ -45,10 +45,8 @@ from mmbridge.bridge.toolkit import (
     Sender,
 )
 from mmbridge.bridge.toolkit.formatting import irc_to_markdown, markdown_to_irc
-from mmbridge.errors import NotFoundError
-from mmbridge.types import TeamID
+from mmbridge.bridge.toolkit.plaintext import correction, fit_lines
 
-from .lines import correction, fit_lines
 from .links import IRCLink
 
 #: What the server adds before a line it relays (``:nick!user@host PRIVMSG target :``): the host
@@ -343,10 +341,6 @@ class IRCConnector:
             *[link.say(target, prefix + line, action=action and not relay) for line in lines]
         )
 
-    def _permalink(self, post_id: str) -> str:
-        team = self.bridge.team
-        return f"{self.bridge.config.mattermost.url.rstrip('/')}/{team.name if team else ''}/pl/{post_id}"
-
     async def handle_message(self, message: MattermostMessage) -> str:
         post, text = message.post, message.text
         action = post.type == "me"
@@ -358,9 +352,9 @@ class IRCConnector:
             text = f"{self._name_on_irc(message.thread_root_user)}: {text}"
         irc_text = markdown_to_irc(text)
         for info in message.files:
-            irc_text += f"\n{info.name}: {self._permalink(post.id)}"
+            irc_text += f"\n{info.name}: {self.bridge.permalink(post.id)}"
         await self._say(
-            message.sender, message.portal, irc_text, action=action, link_to=self._permalink(post.id)
+            message.sender, message.portal, irc_text, action=action, link_to=self.bridge.permalink(post.id)
         )
         self.texts[post.id] = irc_text
         return post.id  # IRC lines have no ids: the message is known by its post's
@@ -412,21 +406,9 @@ class IRCBridge(ConnectorBridge[IRCSettings]):
     async def prepare(self) -> None:
         """Bridge the channels of ``irc.channels``."""
         await super().prepare()
-        assert self.team is not None
         for irc_channel, wanted in self.settings.channels.items():
             if not irc_channel.startswith(("#", "&")):
                 raise BridgeSetupError(
                     f"{irc_channel!r} is not an IRC channel name ({self.where('irc', 'channels')})"
                 )
-            try:
-                channel = await self.appservice.bot.channels.get_by_name(TeamID(self.team.id), wanted)
-            except NotFoundError:
-                raise BridgeSetupError(
-                    f"no channel {wanted!r} in team {self.team.name!r} ({self.where('irc', 'channels')})"
-                ) from None
-            key = PortalKey(_lower(irc_channel))
-            portal = self.portals.get(key)
-            if portal is None or portal.channel_id != channel.id:
-                kind = ChatKind.PRIVATE if channel.type == "P" else ChatKind.PUBLIC
-                await self.portals.link(key, channel.id, kind=kind, name=channel.name)
-            await self.appservice.bot_intent().ensure_joined(channel.id)
+            await self.link_configured(PortalKey(_lower(irc_channel)), wanted, "irc", "channels")

@@ -18,6 +18,8 @@ import irc.client_aio
 import irc.connection
 import irc.strings
 
+from mmbridge.api import RateLimiter
+
 log = logging.getLogger("mmbridge.irc")
 
 #: What an IRC event handler gets: the link and the library's event.
@@ -211,29 +213,21 @@ class IRCLink:
         return bool(event.source.nick == me or (event.type == "kick" and event.arguments[:1] == [me]))
 
     async def _send_lines(self) -> None:
-        """Send queued lines at most ``rate`` per second after a burst (a token bucket)."""
-        rate, burst = self.settings.send_rate, float(self.settings.send_burst)
-        tokens, last = burst, time.monotonic()
+        """Send queued lines at most ``send_rate`` per second after a burst (flood control)."""
+        limiter = RateLimiter(self.settings.send_rate, self.settings.send_burst)
         while True:
             line, sent = await self._queue.get()
-            while True:
+            while True:  # until sent: a lost connection holds the line (and those after it)
                 await self._ready.wait()
-                now = time.monotonic()
-                tokens = min(burst, tokens + (now - last) * rate)
-                last = now
-                if tokens >= 1:
+                await limiter.acquire()
+                assert self._connection is not None
+                try:
+                    self._connection.send_raw(line)
                     break
-                await asyncio.sleep((1 - tokens) / rate)
-            tokens -= 1
-            assert self._connection is not None
-            try:
-                self._connection.send_raw(line)
-            except irc.client.ServerNotConnectedError:
-                self._queue.put_nowait((line, sent))  # sent again once reconnected
-                await asyncio.sleep(0.1)
-            else:
-                if not sent.done():
-                    sent.set_result(None)
+                except irc.client.ServerNotConnectedError:
+                    await asyncio.sleep(0.1)
+            if not sent.done():
+                sent.set_result(None)
             self._queue.task_done()
 
 

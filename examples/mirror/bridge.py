@@ -10,16 +10,14 @@ echoes and orders events, catch-up after downtime, exactly-once posts, the ``/mi
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from mmbridge.bridge import BridgeSetupError, SectionSpec, setting
+from mmbridge.bridge import SectionSpec, setting
 from mmbridge.bridge.config.schema import not_empty
 from mmbridge.bridge.toolkit import (
-    ChatKind,
     ConnectorBridge,
     MattermostDelete,
     MattermostEdit,
@@ -37,8 +35,7 @@ from mmbridge.bridge.toolkit import (
     RemoteUserInfo,
     Sender,
 )
-from mmbridge.errors import NotFoundError
-from mmbridge.types import Channel, ChannelID, ChannelType, TeamID, UserID
+from mmbridge.types import UserID
 
 SIDES = (PortalKey("a"), PortalKey("b"))
 
@@ -143,16 +140,8 @@ class MirrorBridge(ConnectorBridge[MirrorSettings]):
     async def prepare(self) -> None:
         """Find both channels, bridge them as the two portals, and join them as the bot."""
         await super().prepare()
-        a = await self._channel("channel_a", self.settings.channel_a)
-        b = await self._channel("channel_b", self.settings.channel_b)
-        if a.id == b.id:
-            raise BridgeSetupError(f"channel_a and channel_b are the same channel ({self.where('mirror')})")
-        for key, channel in zip(SIDES, (a, b), strict=True):
-            portal = self.portals.get(key)
-            if portal is None or portal.channel_id != channel.id:
-                kind = ChatKind.PRIVATE if channel.type == ChannelType.PRIVATE else ChatKind.PUBLIC
-                await self.portals.link(key, channel.id, kind=kind, name=channel.name)
-            await self.appservice.bot_intent().ensure_joined(channel.id)
+        await self.link_configured(SIDES[0], self.settings.channel_a, "mirror", "channel_a")
+        await self.link_configured(SIDES[1], self.settings.channel_b, "mirror", "channel_b")
 
     async def started(self) -> None:
         await super().started()
@@ -162,14 +151,3 @@ class MirrorBridge(ConnectorBridge[MirrorSettings]):
     async def mirrored(self) -> int:
         """How many copies the bridge made."""
         return await self.message_map.count(remote_only=True)
-
-    async def _channel(self, key: str, wanted: str) -> Channel:
-        assert self.team is not None
-        bot = self.appservice.bot
-        with contextlib.suppress(NotFoundError):
-            if len(wanted) == 26 and wanted.isalnum():
-                return await bot.channels.get(ChannelID(wanted))
-            return await bot.channels.get_by_name(TeamID(self.team.id), wanted)
-        raise BridgeSetupError(
-            f"no channel {wanted!r} in team {self.team.name!r} ({self.where('mirror', key)})"
-        )

@@ -303,6 +303,7 @@ async def test_a_port_in_use(mirror: MirrorSetup) -> None:
     [
         ({"team": "no-such-team"}, "no team 'no-such-team'"),
         ({"channel_b": "no-such-channel"}, "no channel 'no-such-channel' in team 'test-team'"),
+        ({"channel_b": "bridge-test"}, "~bridge-test is bridged to a already, and cannot be to b too"),
     ],
 )
 async def test_an_unknown_team_or_channel(mirror: MirrorSetup, change: dict[str, str], phrase: str) -> None:

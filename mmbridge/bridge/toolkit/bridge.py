@@ -27,6 +27,7 @@ from ...db import UpgradeTable
 from ...errors import NotFoundError
 from ...types import (
     ChannelID,
+    ChannelType,
     CommandResponse,
     FileID,
     PostDeletedEvent,
@@ -36,11 +37,13 @@ from ...types import (
     ReactionAddedEvent,
     ReactionRemovedEvent,
     SlashCommandEvent,
+    TeamID,
     TypingEvent,
     UserUpdatedEvent,
 )
 from ..bridge import Bridge
 from ..config import LoadedConfig
+from ..errors import BridgeSetupError
 from .builtin_commands import register_builtin_commands
 from .commands import CommandContext, CommandError, CommandRegistry, parse
 from .connector import (
@@ -207,12 +210,50 @@ class ConnectorBridge(Bridge[SettingsT]):
             await self.connector.portal_linked(portal)
         return portal
 
+    async def link_configured(self, key: PortalKey, wanted: str, *where: str) -> Portal:
+        """Bridge ``key`` to the channel a config names (``wanted``: a name on the bridge's team, or
+        an id), from :meth:`prepare`: the portal follows the config when it names another channel,
+        and the bot joins it. ``where`` is the config key (``"irc", "channels"``) a setup error names.
+
+        Raises:
+            BridgeSetupError: no such channel, or it is another portal's.
+        """
+        assert self.team is not None
+        bot = self.appservice.bot
+        try:
+            if len(wanted) == 26 and wanted.isalnum():
+                channel = await bot.channels.get(ChannelID(wanted))
+            else:
+                channel = await bot.channels.get_by_name(TeamID(self.team.id), wanted)
+        except NotFoundError:
+            raise BridgeSetupError(
+                f"no channel {wanted!r} in team {self.team.name!r} ({self.where(*where)})"
+            ) from None
+        other = self.portals.by_channel(channel.id)
+        if other is not None and other.key != key:
+            raise BridgeSetupError(
+                f"~{channel.name} is bridged to {other.key} already, and cannot be to {key} too "
+                f"({self.where(*where)})"
+            )
+        portal = self.portals.get(key)
+        if portal is None or portal.channel_id != channel.id:
+            kind = ChatKind.PRIVATE if channel.type == ChannelType.PRIVATE else ChatKind.PUBLIC
+            portal = await self.portals.link(key, channel.id, kind=kind, name=channel.name)
+        await self.appservice.bot_intent().ensure_joined(channel.id)
+        return portal
+
     async def unlink_portal(self, key: PortalKey) -> Portal | None:
         """Stop bridging ``key``; the unlinked portal, or None when it was not bridged."""
         portal = await self.portals.unlink(key)
         if portal is not None and isinstance(self.connector, FollowsPortals):
             await self.connector.portal_unlinked(portal)
         return portal
+
+    def permalink(self, post_id: str) -> str:
+        """The link that opens a post in the webapp (``https://chat.example.com/team/pl/<id>``): what
+        a network without files or long messages can show instead."""
+        team = self.team.name if self.team is not None else ""
+        return f"{self.config.mattermost.url.rstrip('/')}/{team}/pl/{post_id}"
 
     async def intent_for(self, sender: Sender) -> IntentAPI:
         """Who posts for ``sender``: a logged-in user's own account when they gave the bridge

@@ -1,5 +1,6 @@
-"""Text to IRC lines: cut to the line length, long messages shortened to a link, and edits said the
-way IRC people say them."""
+"""Text for networks of plain lines (IRC, SMS, old XMPP clients): lines cut to a byte length,
+long messages shortened to a link, and edits told as a correction line, since such networks have
+no edits."""
 
 from __future__ import annotations
 
