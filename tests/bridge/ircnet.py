@@ -118,9 +118,11 @@ class IRCClient:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def connect(self) -> IRCClient:
+    async def connect(self, *, password: str = "") -> IRCClient:
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port, ssl=self.tls)
         self._task = asyncio.create_task(self._read())
+        if password:
+            self.send(f"PASS {password}")
         self.send(f"NICK {self.nick}")
         self.send(f"USER {self.nick} 0 * :{self.nick} the tester")
         await self.wait_for(lambda line: line.command == "001")

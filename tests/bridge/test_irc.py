@@ -4,6 +4,7 @@ a free loopback port, people on IRC with a plain IRC client, people on Mattermos
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import shutil
@@ -385,3 +386,65 @@ async def test_tls_to_the_irc_server(irc: IRCSetup, tmp_path: Path) -> None:
     bob.say("#test", "over TLS")
     await irc.until_posted(lambda p: p.message == "over TLS")
     await alice_on_irc(irc, bob, "TLS for me too")
+
+
+async def test_a_server_password(irc: IRCSetup, tmp_path: Path) -> None:
+    await irc.ircd.stop()
+    irc.ircd = MiniIRCd(tmp_path, "--password", "letmein")
+    await irc.ircd.start()
+    irc.write_config(port=irc.ircd.port, password="letmein")
+    await irc.start()
+    bob = IRCClient(irc.ircd.port, "bob")
+    await bob.connect(password="letmein")
+    irc.clients.append(bob)
+    await bob.join("#test")
+    await irc.wait_joined(bob, "relaybot")
+    assert "letmein" not in irc.daemon.stderr()  # a secret never reaches the log
+
+
+async def test_sasl_plain_logs_in_before_registering(irc: IRCSetup) -> None:
+    """Against a small server that speaks only the SASL part of IRCv3 (no IRC server on PyPI
+    does SASL): the bridge asks for it, logs in with PLAIN, and only then registers."""
+    said: list[str] = []
+    logged_in, welcomed = asyncio.Event(), asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        def send(line: str) -> None:
+            writer.write(f":sasl.test {line}\r\n".encode())
+
+        nick, user_given, cap_ended = "*", False, False
+        while raw := await reader.readline():
+            line = raw.decode().rstrip("\r\n")
+            said.append(line)
+            command, _, rest = line.partition(" ")
+            if line == "CAP REQ :sasl":
+                send("CAP * ACK :sasl")
+            elif line == "AUTHENTICATE PLAIN":
+                writer.write(b"AUTHENTICATE +\r\n")
+            elif command == "AUTHENTICATE":
+                if base64.b64decode(rest) == b"relay\0relay\0s3cret":
+                    logged_in.set()
+                    send(f"903 {nick} :SASL authentication successful")
+                else:
+                    send(f"904 {nick} :SASL authentication failed")
+            elif command == "NICK":
+                nick = rest
+            elif command == "USER":
+                user_given = True
+            elif line == "CAP END":
+                cap_ended = True
+            if user_given and cap_ended and logged_in.is_set() and not welcomed.is_set():
+                welcomed.set()
+                send(f"001 {nick} :Welcome")
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    irc.write_config(port=port, sasl_username="relay", sasl_password="s3cret", channels={})
+    try:
+        await irc.start()
+        await asyncio.wait_for(welcomed.wait(), 10)
+        assert said[0] == "CAP REQ :sasl"  # before NICK and USER: registration waits for the login
+        assert said.index("CAP END") > said.index("AUTHENTICATE PLAIN")
+        assert "s3cret" not in irc.daemon.stderr()
+    finally:
+        server.close()
