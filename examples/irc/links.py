@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import logging
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import irc.client
 import irc.client_aio
 import irc.connection
@@ -49,7 +52,12 @@ class IRCLink:
         self.channels: set[str] = set()  #: wanted, lower-case
         self.joined: set[str] = set()
         self.last_used = time.monotonic()
-        self._queue: asyncio.Queue[tuple[str, asyncio.Future[None]]] = asyncio.Queue()
+        # Lines to send; lines sent and waiting for the PONG that proves the server has them
+        # (by ping token); the lines of a lost connection are sent again, first.
+        self._pending: deque[_Line] = deque()
+        self._unconfirmed: dict[str, list[_Line]] = {}
+        self._wake = asyncio.Event()
+        self._pings = itertools.count(1)
         self._ready = asyncio.Event()
         self._joined_events: dict[str, asyncio.Event] = {}
         self._closed = False
@@ -74,7 +82,7 @@ class IRCLink:
         self._closed = True
         if self._ready.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), flush)
+                await asyncio.wait_for(self.flushed(), flush)
         if self._connection is not None and self._ready.is_set():
             with contextlib.suppress(Exception):
                 self._connection.quit(message)
@@ -113,12 +121,20 @@ class IRCLink:
             self._connection.part(channel)
 
     def say(self, target: str, line: str, *, action: bool = False) -> asyncio.Future[None]:
-        """Queue one line (already cut to fit) to ``target``; done once it is written to the server."""
+        """Queue one line (already cut to fit) to ``target``; done once the server confirms it."""
         self.last_used = time.monotonic()
         command = f"PRIVMSG {target} :\x01ACTION {line}\x01" if action else f"PRIVMSG {target} :{line}"
-        sent = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((command, sent))
-        return sent
+        queued = _Line(command, asyncio.get_running_loop().create_future())
+        self._pending.append(queued)
+        self._wake.set()
+        return queued.sent
+
+    async def flushed(self) -> None:
+        """Wait until every line said so far is confirmed by the server."""
+        waiting = [line.sent for line in self._pending] + [
+            line.sent for lines in self._unconfirmed.values() for line in lines
+        ]
+        await asyncio.gather(*waiting)
 
     async def ready(self) -> None:
         """Wait until registered with the server."""
@@ -202,7 +218,16 @@ class IRCLink:
             key = irc.strings.lower(event.target)
             self.joined.discard(key)
             self._joined_events.pop(key, None)
+        elif kind == "pong":
+            token = event.arguments[0] if event.arguments else event.target
+            for line in self._unconfirmed.pop(token, []):
+                if not line.sent.done():
+                    line.sent.set_result(None)
         elif kind == "disconnect":
+            # Lines the server may not have got go again, before the others and in their order.
+            lost = [line for lines in self._unconfirmed.values() for line in lines]
+            self._unconfirmed.clear()
+            self._pending.extendleft(reversed(lost))
             self._joined_events.clear()
             self._lost.set()
         self.handler(self, event)
@@ -213,22 +238,44 @@ class IRCLink:
         return bool(event.source.nick == me or (event.type == "kick" and event.arguments[:1] == [me]))
 
     async def _send_lines(self) -> None:
-        """Send queued lines at most ``send_rate`` per second after a burst (flood control)."""
+        """Send the lines at most ``send_rate`` a second after a burst (flood control), then a PING:
+        its PONG confirms every line before it (a server handles a client's lines in order)."""
         limiter = RateLimiter(self.settings.send_rate, self.settings.send_burst)
+        written: list[_Line] = []
         while True:
-            line, sent = await self._queue.get()
-            while True:  # until sent: a lost connection holds the line (and those after it)
-                await self._ready.wait()
-                await limiter.acquire()
-                assert self._connection is not None
-                try:
-                    self._connection.send_raw(line)
-                    break
-                except irc.client.ServerNotConnectedError:
-                    await asyncio.sleep(0.1)
-            if not sent.done():
-                sent.set_result(None)
-            self._queue.task_done()
+            await self._ready.wait()
+            if not self._pending:
+                if written:
+                    token = f"mmbridge-{next(self._pings)}"
+                    self._unconfirmed[token] = written
+                    written = []
+                    self._send(f"PING :{token}")
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await limiter.acquire()
+            line = self._pending.popleft()
+            if self._send(line.command):
+                written.append(line)
+            else:  # lost meanwhile: again once reconnected
+                self._pending.appendleft(line)
+                self._pending.extendleft(reversed(written))
+                written = []
+                await asyncio.sleep(0.1)
+
+    def _send(self, command: str) -> bool:
+        try:
+            assert self._connection is not None
+            self._connection.send_raw(command)
+        except irc.client.ServerNotConnectedError:
+            return False
+        return True
+
+
+@attrs.frozen
+class _Line:
+    command: str
+    sent: asyncio.Future[None] = attrs.field(eq=False)
 
 
 class _Factory(irc.connection.AioFactory):  # type: ignore[misc]

@@ -175,13 +175,19 @@ class IRCClient:
         self, condition: Callable[[Line], bool], limit: float = 10.0, *, since: int = 0
     ) -> Line:
         """The first line (from the ``since``-th on) that meets ``condition``, waited for."""
+        return self.lines[await self.wait_index(condition, limit, since=since)]
+
+    async def wait_index(
+        self, condition: Callable[[Line], bool], limit: float = 10.0, *, since: int = 0
+    ) -> int:
+        """Where in :attr:`lines` the first line from ``since`` on that meets ``condition`` is."""
         seen = since
         deadline = time.monotonic() + limit
         while True:
-            for line in self.lines[seen:]:
-                if condition(line):
-                    return line
-            seen = len(self.lines)
+            for index in range(seen, len(self.lines)):
+                if condition(self.lines[index]):
+                    return index
+            seen = max(seen, len(self.lines))
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.nick} never got the line (last: {self.lines[-5:]})")
             await asyncio.sleep(0.02)
@@ -194,3 +200,46 @@ class IRCClient:
                 self.send(f"PONG :{line.text}")
             self.times.append(time.monotonic())
             self.lines.append(line)
+
+
+class CuttableLink:
+    """A TCP relay to the IRC server whose connections can be cut, as a network failure would: the
+    bridge connects through it, the people on IRC do not."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        self.target_port = target_port
+        self.cuts = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    def cut(self) -> None:
+        """Drop every connection through the relay (new ones are let through)."""
+        self.cuts += 1
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers += [writer, up_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
