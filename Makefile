@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/dispatch_bench.py
 	$(PY) bench/startup_bench.py
 	$(PY) bench/toolkit_bench.py
+	$(PY) bench/irc_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -81,6 +81,8 @@ class IRCPerson:
     def __init__(self, nick: str) -> None:
         self.nick = nick
         self.heard: list[Heard] = []
+        #: Called with (nick, text) for each channel message or action from someone else.
+        self.on_message: Callable[[str, str], object] | None = None
         self._welcomed = asyncio.Event()
         self._reactor = irc.client_aio.AioReactor(loop=asyncio.get_running_loop())
         self._reactor.add_global_handler("all_events", self._on_event)
@@ -98,6 +100,8 @@ class IRCPerson:
         self.heard.append(
             Heard(time.time(), event.type, source, event.target or "", text, tuple(event.arguments))
         )
+        if self.on_message is not None and event.type in ("pubmsg", "action"):
+            self.on_message(source, text)
 
     def say(self, text: str) -> None:
         self.connection.privmsg(CHANNEL, text)
@@ -163,21 +167,27 @@ async def _healthy(port: int) -> bool:
         return False
 
 
-async def _start_ircd(processes: Processes, port: int) -> None:
+async def start_ircd(port: int, log: Path) -> asyncio.subprocess.Process:
+    """``miniircd`` on ``127.0.0.1:port`` (its output to ``log``), once it accepts connections."""
     miniircd = shutil.which("miniircd", path=str(Path(sys.executable).parent)) or shutil.which("miniircd")
     if miniircd is None:
         raise DemoFailed("miniircd is not installed (make demo installs it)")
     as_root = ["--setuid", "root"] if os.geteuid() == 0 else []  # it refuses root unless told
-    await processes.start(miniircd, "--listen", "127.0.0.1", "--ports", str(port), *as_root)
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(
+            miniircd, "--listen", "127.0.0.1", "--ports", str(port), *as_root, stdout=out, stderr=out
+        )
     async with asyncio.timeout(WAIT):
         while True:
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
             except OSError:
+                if process.returncode is not None:
+                    raise DemoFailed(f"miniircd exited with {process.returncode}") from None
                 await asyncio.sleep(0.05)
                 continue
             writer.close()
-            return
+            return process
 
 
 async def _start_bridge(
@@ -268,7 +278,7 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
     bob = None
     out(f"emulator on {emulator.url}, miniircd on 127.0.0.1:{irc_port}; workdir {folder}")
     try:
-        await _start_ircd(processes, irc_port)
+        processes.running.append(await start_ircd(irc_port, processes.log))
         out("  ok  miniircd (a real IRC server) is up")
         made = await processes.start(
             sys.executable, "-m", "mmbridge", "generate-registration", "-c", CONFIG, "-r", str(registration)
