@@ -1,0 +1,192 @@
+"""Mattermost <-> Mattermost end to end: ``mmbridge run`` in its own process linking a channel of
+one emulator with a channel of another; posts, threads, edits, deletes, reactions and files cross
+both ways as puppets, nothing loops back, and it all still works after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import attrs
+import pytest
+import pytest_asyncio
+
+from examples.mattermost_link import LinkBridge
+from mmbridge.api import ClientAPI
+from mmbridge.bridge import Registration, write_registration
+from mmbridge.testing.emulator import Emulator
+from mmbridge.testing.emulator.models import Post
+from mmbridge.types import ChannelID, PostID, UserID
+
+from .conftest import Daemon, free_port, http_status, until
+
+
+@attrs.define
+class Link:
+    """The link's process between ``here`` (its own server) and ``there`` (the other)."""
+
+    here: Emulator
+    there: Emulator
+    workdir: Path
+    port: int
+    daemon: Daemon
+
+    async def start(self) -> None:
+        await self.daemon.start(
+            "run", "-c", str(self.workdir / "config.yaml"), "-r", str(self.workdir / "reg.yaml")
+        )
+        async with asyncio.timeout(20):
+            while await http_status(f"http://127.0.0.1:{self.port}/health") != 200:
+                assert self.daemon.process is not None
+                if self.daemon.process.returncode is not None:
+                    pytest.fail(f"mmbridge run exited:\n{self.daemon.stderr()}")
+                await asyncio.sleep(0.05)
+
+    async def restart(self) -> None:
+        self.daemon.signal(signal.SIGTERM)
+        assert (await self.daemon.wait()).code == 0
+        await self.start()
+
+    @staticmethod
+    def posts(server: Emulator) -> list[Post]:
+        """The live user posts of ~bridge-test on ``server``, oldest first."""
+        channel = server.seed.channel_id
+        found = [
+            p
+            for p in server.state.posts.values()
+            if p.channel_id == channel and not p.delete_at and not p.type
+        ]
+        return sorted(found, key=lambda p: (p.create_at, p.seq))
+
+    @staticmethod
+    def find(server: Emulator, text: str) -> list[Post]:
+        return [p for p in Link.posts(server) if p.message == text]
+
+    @staticmethod
+    def author(server: Emulator, post: Post) -> str:
+        return server.state.user(post.user_id).username
+
+
+@pytest_asyncio.fixture
+async def link(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Link]:
+    there = Emulator()
+    await there.start(host="127.0.0.1", port=0)
+    _, token_here = emulator.create_bridge_bot()
+    _, token_there = there.create_bridge_bot()
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""\
+bridge: examples.mattermost_link:LinkBridge
+mattermost: {{url: "{emulator.url}", token: "{token_here}", team: test-team}}
+appservice: {{id: link, port: {port}, shutdown_timeout: 10}}
+puppets: {{username_template: "{{localpart}}_link"}}
+database: {{uri: "sqlite:///{tmp_path / "link.db"}"}}
+link:
+  url: "{there.url}"
+  token: "{token_there}"
+  team: test-team
+  channels: {{bridge-test: bridge-test}}
+"""
+    )
+    loaded = LinkBridge.load_config(config, env={})
+    write_registration(tmp_path / "reg.yaml", Registration.from_config(loaded.core))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MMBRIDGE_")}
+    setup = Link(emulator, there, tmp_path, port, Daemon(tmp_path, env))
+    try:
+        yield setup
+    finally:
+        await setup.daemon.kill()
+        await there.stop()
+
+
+async def one(server: Emulator, text: str) -> Post:
+    """The one post of ``text`` on ``server``, once it is there."""
+    await until(lambda: Link.find(server, text))
+    [post] = Link.find(server, text)
+    return post
+
+
+async def test_everything_crosses_both_ways_as_puppets_and_nothing_loops(
+    link: Link, mm_client_for: Callable[[str], ClientAPI]
+) -> None:
+    here, there = link.here, link.there
+    await link.start()
+    alice_here = mm_client_for(here.seed.token)
+    async with ClientAPI.connect(there.url, there.seed.token) as alice_there:
+        channel_here, channel_there = ChannelID(here.seed.channel_id), ChannelID(there.seed.channel_id)
+        # A post each way, by the author's puppet on the other side.
+        original = await alice_here.posts.create(channel_here, "hello from **here**")
+        copy = await one(there, "hello from **here**")
+        assert Link.author(there, copy) == "alice_link"
+        theirs = await alice_there.posts.create(channel_there, "hello from there")
+        their_copy = await one(here, "hello from there")
+        assert Link.author(here, their_copy) == "alice_link"
+
+        # A reply on the other side, to the copy, lands in the original's thread; and back.
+        await alice_there.posts.create(channel_there, "a reply over there", root_id=copy.id)
+        assert (await one(here, "a reply over there")).root_id == original.id
+        await alice_here.posts.create(channel_here, "a reply here", root_id=their_copy.id)
+        assert (await one(there, "a reply here")).root_id == theirs.id
+
+        # Edits both ways.
+        await alice_here.posts.edit(original.id, "hello from here (edited)")
+        await until(lambda: there.state.posts[copy.id].message == "hello from here (edited)")
+        await alice_there.posts.edit(theirs.id, "hello from there (edited)")
+        await until(lambda: here.state.posts[their_copy.id].message == "hello from there (edited)")
+
+        # Reactions both ways, on the copies, shown on the originals by the puppets.
+        await alice_there.reactions.add(UserID(there.seed.user_id), copy.id, "tada")
+        await until(lambda: [r.emoji_name for r in here.state.reactions.get(original.id, [])] == ["tada"])
+        await alice_here.reactions.add(UserID(here.seed.user_id), PostID(their_copy.id), "eyes")
+        await until(lambda: [r.emoji_name for r in there.state.reactions.get(theirs.id, [])] == ["eyes"])
+        await alice_here.reactions.remove(UserID(here.seed.user_id), PostID(their_copy.id), "eyes")
+        await until(lambda: not there.state.reactions.get(theirs.id))
+
+        # A file.
+        info = await alice_here.files.upload(channel_here, b"minutes of the meeting", "notes.txt")
+        await alice_here.posts.create(channel_here, "the notes", file_ids=[info.id])
+        with_file = await one(there, "the notes")
+        [file_id] = with_file.file_ids
+        assert there.state.files[file_id].name == "notes.txt"
+        async with ClientAPI.connect(there.url, there.seed.token) as reader:
+            assert await reader.files.download(file_id) == b"minutes of the meeting"
+
+        # Deletes both ways.
+        oops = await alice_here.posts.create(channel_here, "sent by mistake here")
+        oops_copy = await one(there, "sent by mistake here")
+        await alice_here.posts.delete(oops.id)
+        await until(lambda: there.state.posts[oops_copy.id].delete_at)
+        oops = await alice_there.posts.create(channel_there, "sent by mistake there")
+        oops_copy = await one(here, "sent by mistake there")
+        await alice_there.posts.delete(oops.id)
+        await until(lambda: here.state.posts[oops_copy.id].delete_at)
+
+        # Nothing looped: each side has its people's posts and one copy of each of the other's.
+        await asyncio.sleep(0.5)
+        for server, other in ((here, there), (there, here)):
+            mine = sorted(p.message for p in Link.posts(other) if Link.author(other, p) == "alice")
+            copies = sorted(p.message for p in Link.posts(server) if Link.author(server, p) == "alice_link")
+            assert copies == mine  # one copy of each, and no copy of a copy
+            assert len(Link.posts(server)) == 5
+
+
+async def test_a_restart_keeps_the_link_of_every_message(
+    link: Link, mm_client_for: Callable[[str], ClientAPI]
+) -> None:
+    here, there = link.here, link.there
+    await link.start()
+    alice_here = mm_client_for(here.seed.token)
+    async with ClientAPI.connect(there.url, there.seed.token) as alice_there:
+        original = await alice_here.posts.create(ChannelID(here.seed.channel_id), "before the restart")
+        copy = await one(there, "before the restart")
+        await link.restart()
+        await alice_here.posts.edit(original.id, "edited after the restart")
+        await until(lambda: there.state.posts[copy.id].message == "edited after the restart")
+        await alice_there.posts.create(ChannelID(there.seed.channel_id), "a reply after", root_id=copy.id)
+        assert (await one(here, "a reply after")).root_id == original.id
+        puppets = [u for u in there.state.users.values() if u.username == "alice_link"]
+        assert len(puppets) == 1
