@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from mmbridge.errors import NotFoundError
 from mmbridge.types import (
     ChannelID,
     Event,
+    HelloEvent,
     Post,
     PostDeletedEvent,
     PostedEvent,
@@ -52,6 +54,7 @@ from mmbridge.types import (
     PostID,
     ReactionAddedEvent,
     ReactionRemovedEvent,
+    StreamReset,
     TeamID,
     UserID,
 )
@@ -89,6 +92,8 @@ class LinkConnector:
         )
         self.stream = WebSocketStream(self.other.bot.http, reconnect=ReconnectPolicy(initial_delay=0.2))
         self._reader: asyncio.Task[None] | None = None
+        self._positions: dict[str, int] = {}
+        self._caught_up = False
 
     async def connect(self) -> None:
         """Reach the other server, as its bot, and find the team (before the channels are linked)."""
@@ -129,11 +134,66 @@ class LinkConnector:
 
     # ---- the other server -> here ---------------------------------------------------------------
 
+    # Each event of the other server is bridged before the next is read, and each channel's
+    # position (the last change bridged) is kept in the store: after a restart or a lost stream,
+    # what changed since is read over REST and pushed again. Pushing twice is harmless (the message
+    # map knows what was bridged), so the position may lag, never lead.
+
     async def _read(self) -> None:
         async for event in self.stream.events():
+            if isinstance(event, HelloEvent | StreamReset) and (
+                isinstance(event, StreamReset) or not self._caught_up
+            ):
+                await self._catch_up()
+                continue
             remote = await self._remote_event(event)
             if remote is not None:
-                await self.bridge.push(remote)
+                await self.bridge.push(remote, wait=True)
+                post = getattr(event, "post", None)
+                if isinstance(post, Post):
+                    await self._advance(post.channel_id, post.update_at)
+
+    async def _catch_up(self) -> None:
+        for portal in self.bridge.portals.all():
+            channel = portal.key.id
+            position = await self._position(channel)
+            if position is None:
+                await self._advance(channel, int(time.time() * 1000))
+                continue
+            listing = await self.other.bot.posts.get_for_channel(
+                ChannelID(channel), since=max(position - 5000, 0)
+            )
+            # Oldest change first; posts of the same millisecond in the server's order.
+            changed = sorted(reversed(listing.ordered()), key=lambda p: p.update_at)
+            for post in changed:
+                for remote in await self._missed(post, position):
+                    await self.bridge.push(remote, wait=True)
+                await self._advance(channel, post.update_at)
+        self._caught_up = True
+
+    async def _missed(self, post: Post, position: int) -> list[RemoteEvent]:
+        """What a post changed while the bridge was away stands for (a new post, an edit, or a
+        deletion; reactions changed while away are not read again)."""
+        if post.original_id or post.is_system or await self._ours(post.user_id, post):
+            return []
+        portal, sender = PortalKey(post.channel_id), Sender(remote_id=post.user_id)
+        if post.delete_at:
+            return [RemoteDelete(portal=portal, sender=sender, message_id=post.id)]
+        missed: list[RemoteEvent] = []
+        if post.create_at >= position - 5000:
+            missed.append(await self._message(post))
+        if post.edit_at:  # (for a post bridged already: the message is skipped, the edit not)
+            missed.append(RemoteEdit(portal=portal, sender=sender, message_id=post.id, text=post.message))
+        return missed
+
+    async def _position(self, channel: str) -> int | None:
+        value = await self.store.get_value(f"position:{channel}")
+        return None if value is None else int(value)
+
+    async def _advance(self, channel: str, update_at: int) -> None:
+        if update_at > self._positions.get(channel, 0):
+            self._positions[channel] = update_at
+            await self.store.set_value(f"position:{channel}", str(update_at))
 
     async def _ours(self, user_id: str, post: Post | None = None) -> bool:
         """Whether the other server's event is the bridge's own doing (its bot's or a puppet's)."""
@@ -155,21 +215,7 @@ class LinkConnector:
                 return RemoteEdit(portal=portal, sender=sender, message_id=post.id, text=post.message)
             if isinstance(event, PostDeletedEvent):
                 return RemoteDelete(portal=portal, sender=sender, message_id=post.id)
-            files = tuple(
-                [
-                    RemoteFile(info.name, await self.other.bot.files.download(info.id), info.mime_type)
-                    for info in [await self.other.bot.files.get_info(file_id) for file_id in post.file_ids]
-                ]
-            )
-            return RemoteMessage(
-                portal=portal,
-                sender=sender,
-                message_id=post.id,
-                text=post.message,
-                files=files,
-                thread_root=post.root_id,
-                timestamp=post.create_at,
-            )
+            return await self._message(post)
         if isinstance(event, ReactionAddedEvent | ReactionRemovedEvent):
             reaction = event.reaction
             if await self._ours(reaction.user_id):
@@ -182,6 +228,19 @@ class LinkConnector:
                 emoji=reaction.emoji_name,
             )
         return None
+
+    async def _message(self, post: Post) -> RemoteMessage:
+        bot = self.other.bot
+        infos = [await bot.files.get_info(file_id) for file_id in post.file_ids]
+        return RemoteMessage(
+            portal=PortalKey(post.channel_id),
+            sender=Sender(remote_id=post.user_id),
+            message_id=post.id,
+            text=post.message,
+            files=tuple([RemoteFile(i.name, await bot.files.download(i.id), i.mime_type) for i in infos]),
+            thread_root=post.root_id,
+            timestamp=post.create_at,
+        )
 
     async def get_user_info(self, remote_id: str) -> RemoteUserInfo:
         """A person of the other server: their puppet here is named after them."""

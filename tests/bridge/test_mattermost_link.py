@@ -190,3 +190,27 @@ async def test_a_restart_keeps_the_link_of_every_message(
         assert (await one(here, "a reply after")).root_id == original.id
         puppets = [u for u in there.state.users.values() if u.username == "alice_link"]
         assert len(puppets) == 1
+
+
+async def test_what_the_other_server_said_while_the_link_was_down_arrives_after(link: Link) -> None:
+    here, there = link.here, link.there
+    await link.start()
+    async with ClientAPI.connect(there.url, there.seed.token) as alice_there:
+        channel = ChannelID(there.seed.channel_id)
+        edited = await alice_there.posts.create(channel, "to be edited while down")
+        deleted = await alice_there.posts.create(channel, "to be deleted while down")
+        edited_copy = await one(here, "to be edited while down")
+        deleted_copy = await one(here, "to be deleted while down")
+        link.daemon.signal(signal.SIGKILL)
+        await link.daemon.wait()
+        for i in range(5):
+            await alice_there.posts.create(channel, f"while down {i}")
+        await alice_there.posts.edit(edited.id, "edited while down")
+        await alice_there.posts.delete(deleted.id)
+        await link.start()
+        for i in range(5):
+            await one(here, f"while down {i}")
+        await until(lambda: here.state.posts[edited_copy.id].message == "edited while down")
+        await until(lambda: here.state.posts[deleted_copy.id].delete_at)
+        texts = [p.message for p in Link.posts(here)]
+        assert texts == ["edited while down", *[f"while down {i}" for i in range(5)]]

@@ -354,3 +354,21 @@ async def test_chat_info_names_the_channel_and_brings_its_members_in(loop: Loop)
     # A new topic is synced.
     await net.bridge.push(attrs.evolve(info, topic="rust, and only rust"))
     await until(lambda: loop.emulator.state.channels[portal.channel_id].purpose == "rust, and only rust")
+
+
+async def test_a_message_posted_but_not_recorded_before_a_stop_still_gets_its_edit_and_delete(
+    loop: Loop,
+) -> None:
+    net = loop.bridge.loop
+    first = await net.say("room", "carol", "posted, then the bridge stopped")
+    await until(lambda: any(p.key.id == "room" for p in loop.bridge.portals.all()))
+    channel = loop.channel_of("room")
+    await until(lambda: loop.posts(channel))
+    # As if stopped between making the post and writing its map row: only the outbox knows it.
+    await loop.bridge.db.execute("DELETE FROM mmbridge_message WHERE remote_id = $1", first)
+    await loop.restart()
+    net = loop.bridge.loop
+    await net.edit("room", "carol", first, "edited after the restart")
+    await until(lambda: loop.posts(channel)[0].message == "edited after the restart")
+    await net.delete("room", "carol", first)
+    await until(lambda: not loop.posts(channel))

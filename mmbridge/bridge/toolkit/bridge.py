@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -388,15 +389,31 @@ class ConnectorBridge(Bridge[SettingsT]):
         Mattermost threads are one level deep: a reply to a reply goes under the root."""
         if not remote_id:
             return "", ""
-        target = await self.message_map.parts(key, remote_id)
+        target = await self._parts(key, remote_id)
         if not target:
             return "", ""
         root_remote = target[0].thread_root or remote_id
         root_post = await self.message_map.first_post(key, root_remote) or target[0].post_id
         return root_remote, root_post
 
+    async def _parts(self, key: str, remote_id: str, sender: str = "") -> list[MessagePart]:
+        """The posts a remote message became: from the map, or, when the bridge was stopped
+        between making them and recording them, from the outbox (and recorded now)."""
+        parts = await self.message_map.parts(key, remote_id)
+        if parts:
+            return parts
+        store = self.appservice.store
+        for index in itertools.count():
+            entry = await store.get_outbox(f"{key}:{remote_id}:{index}")
+            if entry is None or not entry.post_id:
+                break
+            parts.append(MessagePart(key, remote_id, index, entry.post_id, entry.channel_id, sender))
+        if parts:
+            await self.message_map.add(parts)
+        return parts
+
     async def _remote_edit(self, event: RemoteEdit) -> None:
-        parts = await self.message_map.parts(str(event.portal), event.message_id)
+        parts = await self._parts(str(event.portal), event.message_id, event.sender.remote_id)
         if not parts:
             return
         intent = await self.intent_for(event.sender)
@@ -405,6 +422,7 @@ class ConnectorBridge(Bridge[SettingsT]):
             await intent.edit(part.post_id, chunk, markdown=True)
 
     async def _remote_delete(self, event: RemoteDelete) -> None:
+        await self._parts(str(event.portal), event.message_id, event.sender.remote_id)
         parts = await self.message_map.remove(str(event.portal), event.message_id)
         if not parts:
             return
@@ -417,7 +435,8 @@ class ConnectorBridge(Bridge[SettingsT]):
                     await self.appservice.bot.posts.delete(PostID(part.post_id))
 
     async def _remote_reaction(self, event: RemoteReaction | RemoteReactionRemove) -> None:
-        post_id = await self.message_map.first_post(str(event.portal), event.message_id)
+        parts = await self._parts(str(event.portal), event.message_id)
+        post_id = parts[0].post_id if parts else None
         portal = self.portals.get(event.portal)
         if post_id is None or portal is None:
             return
