@@ -163,12 +163,14 @@ class LinkConnector:
             listing = await self.other.bot.posts.get_for_channel(
                 ChannelID(channel), since=max(position - 5000, 0)
             )
-            # Oldest change first; posts of the same millisecond in the server's order.
-            changed = sorted(reversed(listing.ordered()), key=lambda p: p.update_at)
+            # In the order they were written (a post edited later keeps its place); the position
+            # moves only once all of them are bridged.
+            changed = list(reversed(listing.ordered()))
             for post in changed:
                 for remote in await self._missed(post, position):
                     await self.bridge.push(remote, wait=True)
-                await self._advance(channel, post.update_at)
+            if changed:
+                await self._advance(channel, max(post.update_at for post in changed))
         self._caught_up = True
 
     async def _missed(self, post: Post, position: int) -> list[RemoteEvent]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,13 +17,17 @@ import pytest
 import pytest_asyncio
 
 from examples.mattermost_link import LinkBridge
+from examples.mirror.verify import Speaker, converse
 from mmbridge.api import ClientAPI
 from mmbridge.bridge import Registration, write_registration
 from mmbridge.testing.emulator import Emulator
 from mmbridge.testing.emulator.models import Post
+from mmbridge.testing.faults_client import FaultsAPIClient
 from mmbridge.types import ChannelID, PostID, UserID
 
 from .conftest import Daemon, free_port, http_status, until
+
+MESSAGES = 160
 
 
 @attrs.define
@@ -72,7 +78,7 @@ class Link:
 
 @pytest_asyncio.fixture
 async def link(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Link]:
-    there = Emulator()
+    there = Emulator(faults_api=True)  # (the test's emulator has it too)
     await there.start(host="127.0.0.1", port=0)
     _, token_here = emulator.create_bridge_bot()
     _, token_there = there.create_bridge_bot()
@@ -214,3 +220,77 @@ async def test_what_the_other_server_said_while_the_link_was_down_arrives_after(
         await until(lambda: here.state.posts[deleted_copy.id].delete_at)
         texts = [p.message for p in Link.posts(here)]
         assert texts == ["edited while down", *[f"while down {i}" for i in range(5)]]
+
+
+async def test_sigkills_and_faults_on_both_servers_lose_and_double_nothing(link: Link) -> None:
+    """The crash test: a conversation on both servers at a steady rate (replies and edits among
+    it), the link SIGKILLed three times and restarted, faults armed on both servers meanwhile
+    (5xx bursts on posting, a WebSocket dropped without its replay). Afterwards each side has
+    exactly one copy of every post of the other, with its last text, in its thread, in order."""
+    here, there = link.here, link.there
+    await link.start()
+    rng = random.Random(12)
+    async with (
+        ClientAPI.connect(here.url, here.seed.token) as alice_here,
+        ClientAPI.connect(there.url, there.seed.token) as alice_there,
+    ):
+        talking = asyncio.create_task(
+            converse(
+                Speaker(alice_here, here.seed.user_id, here.seed.channel_id),
+                Speaker(alice_there, there.seed.user_id, there.seed.channel_id),
+                MESSAGES,
+                pace=0.02,
+            )
+        )
+        for kill in range(3):
+            await asyncio.sleep(rng.uniform(0.5, 1.0))
+            for server in (here, there):
+                faults = FaultsAPIClient(server.url)
+                await faults.fail_next(2, 503, method="POST", path_contains="/api/v4/posts")
+                await faults.ws_lose_replay()
+                await faults.ws_drop()
+            await asyncio.sleep(rng.uniform(0.2, 0.5))
+            link.daemon.signal(signal.SIGKILL)
+            await link.daemon.wait()
+            await asyncio.sleep([0.0, 1.0, 2.5][kill])
+            await link.start()
+        await talking
+
+    def problems() -> list[str]:
+        found: list[str] = []
+        for side, other in ((here, there), (there, here)):
+            originals = [p for p in Link.posts(side) if Link.author(side, p) == "alice"]
+            copies = [p for p in Link.posts(other) if Link.author(other, p) == "alice_link"]
+            by_text = {p.message: p for p in copies}
+            if len(by_text) != len(copies):
+                found.append(
+                    f"doubled on {other.url}: {sorted(Counter(p.message for p in copies).items())[:3]}"
+                )
+            ids = {p.id: by_text.get(p.message) for p in originals}
+            missing = [p.message for p in originals if ids[p.id] is None]
+            if missing:
+                found.append(f"missing on {other.url}: {missing[:5]}")
+            for post in originals:
+                copy = ids[post.id]
+                if (
+                    copy is not None
+                    and post.root_id
+                    and (ids.get(post.root_id) is None or copy.root_id != ids[post.root_id].id)
+                ):
+                    found.append(f"{post.message!r} is not in its thread on {other.url}")
+            order = [by_text[p.message].message for p in originals if p.message in by_text]
+            if [p.message for p in copies if p.message in {o.message for o in originals}] != order:
+                found.append(f"out of order on {other.url}")
+            if len(copies) != len(originals):
+                found.append(f"{len(copies)} copies of {len(originals)} posts on {other.url}")
+        return found
+
+    try:
+        await until(lambda: not problems(), limit=30)
+    finally:
+        print("problems:", problems()[:5])
+    assert len([p for p in Link.posts(here) if Link.author(here, p) == "alice"]) == MESSAGES - MESSAGES // 4
+    letters = await Daemon(link.workdir, link.daemon.env, "letters").run(
+        "dead-letters", "-c", str(link.workdir / "config.yaml")
+    )
+    assert letters.stdout.strip() == "no dead letters", letters.stderr
