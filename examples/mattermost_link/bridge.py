@@ -169,13 +169,15 @@ class LinkConnector:
             for post in changed:
                 for remote in await self._missed(post, position):
                     await self.bridge.push(remote, wait=True)
+                for remote in await self._reactions_missed(post):  # (on the post bridged just now)
+                    await self.bridge.push(remote, wait=True)
             if changed:
                 await self._advance(channel, max(post.update_at for post in changed))
         self._caught_up = True
 
     async def _missed(self, post: Post, position: int) -> list[RemoteEvent]:
-        """What a post changed while the bridge was away stands for (a new post, an edit, or a
-        deletion; reactions changed while away are not read again)."""
+        """What a post changed while the bridge was away stands for: a new post, an edit, or a
+        deletion (its reactions: :meth:`_reactions_missed`)."""
         if post.original_id or post.is_system or await self._ours(post.user_id, post):
             return []
         portal, sender = PortalKey(post.channel_id), Sender(remote_id=post.user_id)
@@ -187,6 +189,35 @@ class LinkConnector:
         if post.edit_at:  # (for a post bridged already: the message is skipped, the edit not)
             missed.append(RemoteEdit(portal=portal, sender=sender, message_id=post.id, text=post.message))
         return missed
+
+    async def _reactions_missed(self, post: Post) -> list[RemoteEvent]:
+        """The reactions of the other server's people on a changed post (one of theirs, or a copy)
+        that its counterpart here lacks, or has and should not."""
+        if post.delete_at or post.original_id:
+            return []
+        portal = PortalKey(post.channel_id)
+        parts = await self.bridge.message_map.parts(str(portal), post.id)
+        if not parts:
+            return []
+        there = {
+            (r.user_id, r.emoji_name)
+            for r in await self.other.bot.reactions.list(PostID(post.id))
+            if not await self._ours(r.user_id)
+        }
+        here: set[tuple[str, str]] = set()
+        for reaction in await self.bridge.appservice.bot.reactions.list(PostID(parts[0].post_id)):
+            remote_id = await self.bridge.ghosts.remote_id_of(reaction.user_id)
+            if remote_id is not None:
+                here.add((remote_id, reaction.emoji_name))
+        added = [
+            RemoteReaction(portal=portal, sender=Sender(remote_id=u), message_id=post.id, emoji=e)
+            for u, e in sorted(there - here)
+        ]
+        removed = [
+            RemoteReactionRemove(portal=portal, sender=Sender(remote_id=u), message_id=post.id, emoji=e)
+            for u, e in sorted(here - there)
+        ]
+        return [*added, *removed]
 
     async def _position(self, channel: str) -> int | None:
         value = await self.store.get_value(f"position:{channel}")

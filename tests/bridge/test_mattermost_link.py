@@ -207,17 +207,23 @@ async def test_what_the_other_server_said_while_the_link_was_down_arrives_after(
         deleted = await alice_there.posts.create(channel, "to be deleted while down")
         edited_copy = await one(here, "to be edited while down")
         deleted_copy = await one(here, "to be deleted while down")
+        alice = UserID(there.seed.user_id)
+        await alice_there.reactions.add(alice, edited.id, "eyes")
+        await until(lambda: [r.emoji_name for r in here.state.reactions.get(edited_copy.id, [])] == ["eyes"])
         link.daemon.signal(signal.SIGKILL)
         await link.daemon.wait()
         for i in range(5):
             await alice_there.posts.create(channel, f"while down {i}")
         await alice_there.posts.edit(edited.id, "edited while down")
         await alice_there.posts.delete(deleted.id)
+        await alice_there.reactions.remove(alice, edited.id, "eyes")
+        await alice_there.reactions.add(alice, edited.id, "tada")
         await link.start()
         for i in range(5):
             await one(here, f"while down {i}")
         await until(lambda: here.state.posts[edited_copy.id].message == "edited while down")
         await until(lambda: here.state.posts[deleted_copy.id].delete_at)
+        await until(lambda: [r.emoji_name for r in here.state.reactions.get(edited_copy.id, [])] == ["tada"])
         texts = [p.message for p in Link.posts(here)]
         assert texts == ["edited while down", *[f"while down {i}" for i in range(5)]]
 
@@ -226,7 +232,8 @@ async def test_sigkills_and_faults_on_both_servers_lose_and_double_nothing(link:
     """The crash test: a conversation on both servers at a steady rate (replies and edits among
     it), the link SIGKILLed three times and restarted, faults armed on both servers meanwhile
     (5xx bursts on posting, a WebSocket dropped without its replay). Afterwards each side has
-    exactly one copy of every post of the other, with its last text, in its thread, in order."""
+    exactly one copy of every post of the other, with its last text and reactions, in its thread,
+    in order."""
     here, there = link.here, link.there
     await link.start()
     rng = random.Random(12)
@@ -278,6 +285,12 @@ async def test_sigkills_and_faults_on_both_servers_lose_and_double_nothing(link:
                     and (ids.get(post.root_id) is None or copy.root_id != ids[post.root_id].id)
                 ):
                     found.append(f"{post.message!r} is not in its thread on {other.url}")
+            for post in originals:
+                copy = ids[post.id]
+                want = {r.emoji_name for r in side.state.reactions.get(post.id, [])}
+                got = {r.emoji_name for r in other.state.reactions.get(copy.id, [])} if copy else set()
+                if copy is not None and want != got:
+                    found.append(f"{post.message!r} has reactions {want} but its copy {got}")
             order = [by_text[p.message].message for p in originals if p.message in by_text]
             if [p.message for p in copies if p.message in {o.message for o in originals}] != order:
                 found.append(f"out of order on {other.url}")
