@@ -41,6 +41,7 @@ from mmbridge.bridge.toolkit import (
     RemoteReactionRemove,
     RemoteUserInfo,
     Sender,
+    display_name_of,
 )
 from mmbridge.errors import NotFoundError
 from mmbridge.types import (
@@ -278,8 +279,9 @@ class LinkConnector:
     async def get_user_info(self, remote_id: str) -> RemoteUserInfo:
         """A person of the other server: their puppet here is named after them."""
         user = await self.other.bot.users.get(UserID(remote_id))
-        name = user.nickname or f"{user.first_name} {user.last_name}".strip() or user.username
-        return RemoteUserInfo(sender=Sender(remote_id=remote_id), display_name=name, username=user.username)
+        return RemoteUserInfo(
+            sender=Sender(remote_id=remote_id), display_name=display_name_of(user), username=user.username
+        )
 
     # ---- here -> the other server ---------------------------------------------------------------
 

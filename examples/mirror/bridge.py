@@ -34,6 +34,7 @@ from mmbridge.bridge.toolkit import (
     RemoteReactionRemove,
     RemoteUserInfo,
     Sender,
+    display_name_of,
 )
 from mmbridge.types import UserID
 
@@ -118,8 +119,9 @@ class MirrorConnector:
     async def get_user_info(self, remote_id: str) -> RemoteUserInfo:
         """The "remote" user is a Mattermost user: their puppet is named after them."""
         user = await self.bridge.appservice.bot.users.get(UserID(remote_id))
-        name = user.nickname or f"{user.first_name} {user.last_name}".strip() or user.username
-        return RemoteUserInfo(sender=Sender(remote_id=remote_id), display_name=name, username=user.username)
+        return RemoteUserInfo(
+            sender=Sender(remote_id=remote_id), display_name=display_name_of(user), username=user.username
+        )
 
 
 class MirrorBridge(ConnectorBridge[MirrorSettings]):

@@ -40,7 +40,7 @@ from .remote import (
     RemoteUserInfo,
     Sender,
 )
-from .users import BridgeUser, Users
+from .users import BridgeUser, Users, display_name_of
 
 __all__ = [
     "BridgeUser",
@@ -81,5 +81,6 @@ __all__ = [
     "Sender",
     "Users",
     "capabilities",
+    "display_name_of",
     "split_message",
 ]

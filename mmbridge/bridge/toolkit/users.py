@@ -33,7 +33,8 @@ class BridgeUser:
         return bool(self.remote_id)
 
 
-def _display_name(user: User) -> str:
+def display_name_of(user: User) -> str:
+    """How Mattermost shows a user: their nickname, else their full name, else their username."""
     full = f"{user.first_name} {user.last_name}".strip()
     return user.nickname or full or user.username
 
@@ -74,7 +75,7 @@ class Users:
         return BridgeUser(
             user_id,
             profile.username,
-            _display_name(profile),
+            display_name_of(profile),
             remote_id,
             login,
             is_system_admin=profile.is_system_admin,
