@@ -168,7 +168,7 @@ async def test_edits_as_sed_corrections(irc: IRCSetup, mm_client_for: Callable[[
     assert (line.nick, line.text) == ("alice[m]", "s/5/6/")
 
 
-async def test_a_nick_change_renames_the_puppet_and_a_part_takes_it_out(irc: IRCSetup) -> None:
+async def test_a_nick_change_renames_the_puppet_and_a_part_or_quit_takes_it_out(irc: IRCSetup) -> None:
     await irc.start()
     bob = await irc.person("bob", "#test")
     await irc.wait_joined(bob, "relaybot")
@@ -190,6 +190,13 @@ async def test_a_nick_change_renames_the_puppet_and_a_part_takes_it_out(irc: IRC
     assert third.user_id == puppet.id
 
     bob.send("PART #test :later")
+    await until(lambda: not irc.emulator.state.is_channel_member(irc.channel_id(), puppet.id))
+    # A quit takes the puppet out too.
+    await bob.join("#test")
+    bob.say("#test", "back")
+    await irc.until_posted(lambda p: p.message == "back")
+    assert irc.emulator.state.is_channel_member(irc.channel_id(), puppet.id)
+    await bob.quit("gone")
     await until(lambda: not irc.emulator.state.is_channel_member(irc.channel_id(), puppet.id))
 
 

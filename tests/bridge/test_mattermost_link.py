@@ -160,6 +160,11 @@ async def test_everything_crosses_both_ways_as_puppets_and_nothing_loops(
         assert there.state.files[file_id].name == "notes.txt"
         async with ClientAPI.connect(there.url, there.seed.token) as reader:
             assert await reader.files.download(file_id) == b"minutes of the meeting"
+        info = await alice_there.files.upload(channel_there, b"\x89PNG picture", "photo.png")
+        await alice_there.posts.create(channel_there, "a photo", file_ids=[info.id])
+        [file_id] = (await one(here, "a photo")).file_ids
+        assert here.state.files[file_id].name == "photo.png"
+        assert await alice_here.files.download(file_id) == b"\x89PNG picture"
 
         # Deletes both ways.
         oops = await alice_here.posts.create(channel_here, "sent by mistake here")
@@ -177,7 +182,7 @@ async def test_everything_crosses_both_ways_as_puppets_and_nothing_loops(
             mine = sorted(p.message for p in Link.posts(other) if Link.author(other, p) == "alice")
             copies = sorted(p.message for p in Link.posts(server) if Link.author(server, p) == "alice_link")
             assert copies == mine  # one copy of each, and no copy of a copy
-            assert len(Link.posts(server)) == 5
+            assert len(Link.posts(server)) == 6
 
 
 async def test_a_restart_keeps_the_link_of_every_message(
