@@ -17,50 +17,33 @@ import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import attrs
 import irc.client
 import irc.client_aio
 
+from examples.demokit import (
+    WAIT,
+    DemoFailed,
+    Processes,
+    columns,
+    free_port,
+    generate_registration,
+    main,
+    start_bridge,
+    until,
+)
 from mmbridge.api import ClientAPI
 from mmbridge.testing.emulator import Emulator
 from mmbridge.types import ChannelID, PostID, UserID
 
-WAIT = 15.0
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = "examples/irc/config.yaml"
 CHANNEL = "#demo"  # bridged to ~bridge-test by the config
-COLUMN = 46
-
-
-class DemoFailed(Exception):
-    """A step did not do what it should."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _until(what: str, condition: Callable[[], object], out: Callable[[str], None]) -> None:
-    """Wait for ``condition``; a step that never happens fails the demo."""
-    try:
-        async with asyncio.timeout(WAIT):
-            while not condition():  # noqa: ASYNC110 - polls what other processes do
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise DemoFailed(f"{what}: did not happen within {WAIT:.0f} s") from None
-    out(f"  ok  {what}")
 
 
 @attrs.define
@@ -119,54 +102,6 @@ class IRCPerson:
             self.connection.disconnect("demo over")
 
 
-class Processes:
-    """The demo's child processes (miniircd, mmbridge), their output in one log file."""
-
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.log = folder / "processes.log"
-        self.env = env
-        self.running: list[asyncio.subprocess.Process] = []
-
-    async def start(self, *command: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-        with self.log.open("ab") as log:
-            process = await asyncio.create_subprocess_exec(
-                *command, env={**self.env, **(env or {})}, stdout=log, stderr=log, cwd=REPO
-            )
-        self.running.append(process)
-        return process
-
-    async def stop(self, process: asyncio.subprocess.Process) -> int | None:
-        """SIGTERM, then wait; the exit code (None when it had to be killed after 15 s)."""
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-                return None
-        return process.returncode
-
-    async def stop_all(self) -> None:
-        for process in reversed(self.running):
-            await self.stop(process)
-
-    def tail(self, lines: int = 15) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-async def _healthy(port: int) -> bool:
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{port}/health") as response,
-        ):
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
-
-
 async def start_ircd(port: int, log: Path) -> asyncio.subprocess.Process:
     """``miniircd`` on ``127.0.0.1:port`` (its output to ``log``), once it accepts connections."""
     miniircd = shutil.which("miniircd", path=str(Path(sys.executable).parent)) or shutil.which("miniircd")
@@ -193,18 +128,7 @@ async def start_ircd(port: int, log: Path) -> asyncio.subprocess.Process:
 async def _start_bridge(
     processes: Processes, registration: Path, port: int, out: Callable[[str], None], **env: str
 ) -> asyncio.subprocess.Process:
-    bridge = await processes.start(
-        sys.executable, "-m", "mmbridge", "run", "-c", CONFIG, "-r", str(registration), "--no-update", env=env
-    )
-
-    async def healthy() -> bool:
-        if bridge.returncode is not None:
-            raise DemoFailed(f"mmbridge run exited with {bridge.returncode}:\n{processes.tail()}")
-        return await _healthy(port)
-
-    async with asyncio.timeout(WAIT):
-        while not await healthy():  # noqa: ASYNC110 - polls another process
-            await asyncio.sleep(0.05)
+    bridge = await start_bridge(processes, CONFIG, registration, port, **env)
     mode = env.get("MMBRIDGE_IRC_MODE", "puppet")
     out(f"  ok  mmbridge run -c {CONFIG} is up and healthy (pid {bridge.pid}, {mode} mode)")
     return bridge
@@ -239,18 +163,7 @@ def transcript(emulator: Emulator, channel_id: str, bob: IRCPerson, since: float
         reactions = state.reactions.get(post.id, [])
         marks += "".join(f" :{r.emoji_name}:" for r in reactions)
         rows.append((post.create_at / 1000, "", f"{thread}{name}: {post.message}{marks}"))
-    lines = [
-        f"{'IRC ' + CHANNEL + ' (what bob sees)':<{COLUMN}} | Mattermost ~bridge-test",
-        "-" * (2 * COLUMN + 3),
-    ]
-    for _, left, right in sorted(rows, key=lambda row: row[0]):
-        left_lines = textwrap.wrap(left, COLUMN) or [""]
-        right_lines = textwrap.wrap(right, COLUMN) or [""]
-        for i in range(max(len(left_lines), len(right_lines))):
-            a = left_lines[i] if i < len(left_lines) else ""
-            b = right_lines[i] if i < len(right_lines) else ""
-            lines.append(f"{a:<{COLUMN}} | {b}")
-    return lines
+    return columns(f"IRC {CHANNEL} (what bob sees)", "Mattermost ~bridge-test", rows)
 
 
 async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -> None:
@@ -262,7 +175,7 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
     temporary = tempfile.TemporaryDirectory() if workdir is None else None
     folder = Path(temporary.name) if temporary is not None else workdir
     assert folder is not None
-    irc_port, bridge_port = _free_port(), _free_port()
+    irc_port, bridge_port = free_port(), free_port()
     _, bot_token = emulator.create_bridge_bot()
     env = dict(os.environ)
     env.update(
@@ -280,19 +193,15 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
     try:
         processes.running.append(await start_ircd(irc_port, processes.log))
         out("  ok  miniircd (a real IRC server) is up")
-        made = await processes.start(
-            sys.executable, "-m", "mmbridge", "generate-registration", "-c", CONFIG, "-r", str(registration)
-        )
-        if await made.wait() != 0:
-            raise DemoFailed(f"generate-registration failed:\n{processes.tail()}")
+        await generate_registration(processes, CONFIG, registration)
         out(f"  ok  mmbridge generate-registration -c {CONFIG}")
         bridge = await _start_bridge(processes, registration, bridge_port, out)
 
         bob = IRCPerson("bob")
         await bob.connect(irc_port)
         bob.connection.join(CHANNEL)
-        await _until("bob joins #demo on IRC", lambda: bob.saw("join", "bob", ""), out)
-        await _until("the bridge's relay bot is in #demo", lambda: "mmbridge" in _names(bob), out)
+        await until("bob joins #demo on IRC", lambda: bob.saw("join", "bob", ""), out)
+        await until("the bridge's relay bot is in #demo", lambda: "mmbridge" in _names(bob), out)
         channel = ChannelID(seed.channel_id)
         state = emulator.state
 
@@ -302,7 +211,7 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
         async with ClientAPI.connect(emulator.url, seed.token) as alice:
             out("\nIRC -> Mattermost")
             bob.say("Hello from \x02IRC\x02!")
-            await _until(
+            await until(
                 "bob's line is posted by the puppet irc_bob, bold kept",
                 lambda: [p for p in posted("Hello from **IRC**!") if state.posts[p].user_id != seed.user_id],
                 out,
@@ -311,27 +220,27 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
 
             out("\nMattermost -> IRC (puppet mode: alice gets an IRC connection of her own)")
             await alice.posts.create(channel, "Hi bob, *welcome* to Mattermost")
-            await _until(
+            await until(
                 "bob hears alice as alice[m], italics as IRC codes",
                 lambda: bob.saw("pubmsg", "alice[m]", "Hi bob, \x1dwelcome\x1d"),
                 out,
             )
             await alice.posts.create(channel, "a reply in bob's thread", root_id=PostID(hello))
-            await _until(
+            await until(
                 "a thread reply is prefixed with bob's nick",
                 lambda: bob.saw("pubmsg", "alice[m]", "bob: a reply in bob's thread"),
                 out,
             )
             typo = await alice.posts.create(channel, "see you at 5")
-            await _until("bob hears it", lambda: bob.saw("pubmsg", "alice[m]", "see you at 5"), out)
+            await until("bob hears it", lambda: bob.saw("pubmsg", "alice[m]", "see you at 5"), out)
             await alice.posts.edit(typo.id, "see you at 6")
-            await _until(
+            await until(
                 "alice's edit is told the IRC way",
                 lambda: bob.saw("action", "alice[m]", "meant: see you at 6"),
                 out,
             )
             await alice.reactions.add(UserID(seed.user_id), PostID(hello), "thumbsup")
-            await _until(
+            await until(
                 "alice's reaction on bob's line",
                 lambda: bob.saw("action", "alice[m]", "reacted :thumbsup:"),
                 out,
@@ -339,22 +248,22 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
 
             out("\n/me both ways")
             bob.act("waves")
-            await _until("bob's /me is an action post", lambda: posted("*waves*"), out)
+            await until("bob's /me is an action post", lambda: posted("*waves*"), out)
             await emulator.type_message(seed.token, channel, "/me waves back")
-            await _until(
+            await until(
                 "alice's /me is an IRC ACTION", lambda: bob.saw("action", "alice[m]", "waves back"), out
             )
 
             out("\nA nick change")
             puppet = state.posts[hello].user_id
             bob.connection.nick("robert")
-            await _until(
+            await until(
                 "bob -> robert renames the puppet's display name (same puppet)",
                 lambda: state.user(puppet).nickname == "robert",
                 out,
             )
             bob.say("robert here, same person")
-            await _until(
+            await until(
                 "robert's line comes from the same puppet",
                 lambda: [p for p in posted("robert here, same person") if state.posts[p].user_id == puppet],
                 out,
@@ -366,15 +275,15 @@ async def run(out: Callable[[str], None] = print, workdir: Path | None = None) -
                 raise DemoFailed(f"the daemon exited with {code} on SIGTERM:\n{processes.tail()}")
             out("  ok  SIGTERM: the daemon sent what was queued and exited 0")
             bridge = await _start_bridge(processes, registration, bridge_port, out, MMBRIDGE_IRC_MODE="relay")
-            await _until("the relay bot is back in #demo", lambda: bob.saw("join", "mmbridge", ""), out)
+            await until("the relay bot is back in #demo", lambda: bob.saw("join", "mmbridge", ""), out)
             await alice.posts.create(channel, "now through the relay bot")
-            await _until(
+            await until(
                 "bob hears <alice> through the relay bot",
                 lambda: bob.saw("pubmsg", "mmbridge", "<alice> now through the relay bot"),
                 out,
             )
             bob.say("and the puppet still posts for me")
-            await _until(
+            await until(
                 "IRC -> Mattermost still goes through the puppet",
                 lambda: [
                     p for p in posted("and the puppet still posts for me") if state.posts[p].user_id == puppet
@@ -423,18 +332,5 @@ def _names(bob: IRCPerson) -> set[str]:
     return names
 
 
-def main() -> None:
-    try:
-        asyncio.run(run())
-    except DemoFailed as exc:
-        print(f"\ndemo FAILED: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-    except KeyboardInterrupt:  # the finally block has stopped the processes and the emulator
-        with contextlib.suppress(Exception):
-            print("\ndemo interrupted; everything it started is stopped", file=sys.stderr)
-        raise SystemExit(130) from None
-    print("\ndemo finished: every step behaved as expected")
-
-
 if __name__ == "__main__":
-    main()
+    main(run)
