@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 LINT_PATHS := $(wildcard mmbridge tests bench examples)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint typecheck pytest demo demo-mirror bench emulator clean
+.PHONY: test lint typecheck pytest demo demo-mirror demo-link bench emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ demo: $(STAMP)
 
 demo-mirror: $(STAMP)
 	$(PY) -m examples.mirror.demo
+
+demo-link: $(STAMP)
+	$(PY) -m examples.mattermost_link.demo
 
 emulator: $(STAMP)
 	$(PY) -m mmbridge.testing.emulator --port 8065
