@@ -132,6 +132,8 @@ class IRCConnector:
         await asyncio.gather(
             *[link.close("bridge stopping") for link in [*self.puppets.values(), self.listener]]
         )
+        if not self._tasks:
+            return  # never started
         pump, *others = self._tasks
         for task in others:
             task.cancel()
