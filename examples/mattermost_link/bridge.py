@@ -347,7 +347,11 @@ class LinkBridge(ConnectorBridge[LinkSettings]):
     async def prepare(self) -> None:
         """Reach the other server and link the channels of ``link.channels``."""
         await super().prepare()
-        await self.link.connect()
-        for remote, local in self.settings.channels.items():
-            key = PortalKey(await self.link.channel_id(remote))
-            await self.link_configured(key, local, "link", "channels")
+        try:
+            await self.link.connect()
+            for remote, local in self.settings.channels.items():
+                key = PortalKey(await self.link.channel_id(remote))
+                await self.link_configured(key, local, "link", "channels")
+        except BaseException:
+            await self.link.other.close()  # the start fails: nothing else will close it
+            raise

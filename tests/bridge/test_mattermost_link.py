@@ -19,7 +19,7 @@ import pytest_asyncio
 from examples.mattermost_link import LinkBridge
 from examples.mirror.verify import Speaker, converse
 from mmbridge.api import ClientAPI
-from mmbridge.bridge import Registration, write_registration
+from mmbridge.bridge import BridgeSetupError, Registration, write_registration
 from mmbridge.testing.emulator import Emulator
 from mmbridge.testing.emulator.models import Post
 from mmbridge.testing.faults_client import FaultsAPIClient
@@ -312,3 +312,16 @@ async def test_sigkills_and_faults_on_both_servers_lose_and_double_nothing(link:
         "dead-letters", "-c", str(link.workdir / "config.yaml")
     )
     assert letters.stdout.strip() == "no dead letters", letters.stderr
+
+
+async def test_a_channel_missing_on_the_other_server_stops_the_start_with_one_line(link: Link) -> None:
+    config = link.workdir / "config.yaml"
+    config.write_text(
+        config.read_text().replace("channels: {bridge-test: bridge-test}", "channels: {nope: bridge-test}")
+    )
+    result = await link.daemon.run("run", "-c", str(config), "-r", str(link.workdir / "reg.yaml"))
+    assert result.code == BridgeSetupError.exit_code
+    [line] = result.error_lines
+    assert "no channel 'nope' in the other server's team" in line
+    assert "(link.channels)" in line
+    assert "Unclosed" not in result.stderr
