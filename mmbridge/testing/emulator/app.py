@@ -15,7 +15,7 @@ from .faults_api import add_faults_api_routes
 from .integrations import Integrations, OutboundCall
 from .middleware import all_middlewares
 from .ratelimit import RateLimiter
-from .requestlog import RequestRecord
+from .requestlog import RequestLog, RequestRecord
 from .routes import add_routes
 from .seed import Seed, seed_state
 from .settings import EmulatorSettings
@@ -64,6 +64,7 @@ class Emulator:
             ),
             limiter=limiter,
             integrations=self.integrations,
+            requests=RequestLog(self.settings.request_log_size),
         )
         #: The seeded accounts, team and channel.
         self.seed: Seed = seed_state(self.state, self.settings.seed_password)
@@ -88,8 +89,13 @@ class Emulator:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every request answered so far, oldest first."""
-        return self._context.requests
+        """The last ``settings.request_log_size`` requests answered, oldest first."""
+        return list(self._context.requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many requests were answered in all (those dropped from the log included)."""
+        return self._context.requests.total
 
     def websocket_connections(self) -> list[WebSocketConnectionInfo]:
         """The WebSocket connections the server knows: live ones and those kept for a resume."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -12,7 +12,7 @@ from .faults import FaultInjector
 from .integrations import Integrations
 from .models import Session
 from .ratelimit import RateLimiter
-from .requestlog import RequestRecord
+from .requestlog import RequestLog
 from .settings import EmulatorSettings
 from .state import State
 
@@ -28,7 +28,7 @@ class EmulatorContext:
     pending_posts: PendingPostCache
     limiter: RateLimiter | None
     integrations: Integrations
-    requests: list[RequestRecord] = field(default_factory=list)
+    requests: RequestLog
     site_url: str = ""
 
 

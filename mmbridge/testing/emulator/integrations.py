@@ -24,7 +24,6 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 import aiohttp
 
 from .errors import AppError, invalid_param
-from .events import Broadcast
 from .ids import new_id, now_ms
 from .models import (
     Channel,
@@ -297,28 +296,9 @@ class Integrations:
         return client_id, user_id
 
     # ------------------------------------------------------------ posts
-    def send_ephemeral(self, user_id: str, post: Post) -> None:
-        """``SendEphemeralPost``: an ``ephemeral_message`` event for one user; nothing stored."""
-        post.type = "system_ephemeral"
-        generate_action_ids(post.props)
-        self.state.events.publish(
-            "ephemeral_message",
-            {"post": dumps(post.to_json())},
-            Broadcast(user_id=user_id, channel_id=post.channel_id),
-        )
-
     def ephemeral_post(self, user_id: str, channel_id: str, message: str, root_id: str = "") -> Post:
         """A post that is only ever sent, never stored."""
-        now = now_ms()
-        return Post(
-            id=new_id(),
-            channel_id=channel_id,
-            user_id=user_id,
-            create_at=now,
-            update_at=now,
-            message=message,
-            root_id=root_id,
-        )
+        return self.state.new_post(channel_id, user_id, message, root_id=root_id)
 
     def _save_integration_post(
         self,
@@ -347,18 +327,13 @@ class Integrations:
             if index == len(chunks) - 1 and "attachments" in props:
                 chunk_props["attachments"] = props["attachments"]
             generate_action_ids(chunk_props)
-            now = now_ms()
-            post = Post(
-                id=new_id(),
-                channel_id=channel.id,
-                user_id=user_id,
-                create_at=now,
-                update_at=now,
-                message=chunk,
-                type=post_type,
+            post = self.state.new_post(
+                channel.id,
+                user_id,
+                chunk,
+                post_type=post_type,
                 root_id=root_id,
                 props=chunk_props,
-                hashtags=hashtags_of(chunk),
             )
             self.state.save_post(post, sender=sender)
             created.append(post)
@@ -692,7 +667,7 @@ class Integrations:
         elif response_type in ("", "ephemeral") and (text or attachments is not None):
             post = self.ephemeral_post(user.id, target.id, text, root_id)
             post.props = props
-            self.send_ephemeral(user.id, post)
+            self.state.send_ephemeral(user.id, post)
 
     # ------------------------------------------------------------ post actions
     async def do_post_action(
@@ -741,7 +716,7 @@ class Integrations:
                 ephemeral_text = slack_links_to_markdown(ephemeral_text)
             ephemeral = self.ephemeral_post(user.id, post.channel_id, ephemeral_text, post.root_id or post.id)
             ephemeral.props.update(retain)
-            self.send_ephemeral(user.id, ephemeral)
+            self.state.send_ephemeral(user.id, ephemeral)
         goto = response.get("goto_location")
         return client_trigger_id, goto if isinstance(goto, str) else ""
 

@@ -53,6 +53,8 @@ class EmulatorSettings:
     pending_post_capacity: int = 25000
     #: How many published events the event bus keeps for inspection.
     event_history: int = 1000
+    #: How many answered requests ``Emulator.requests`` keeps (the oldest are dropped first).
+    request_log_size: int = 10000
     #: Seed of the ids and tokens the emulator makes (the seeded accounts' among them): the same
     #: seed gives the same ids and tokens on every start. ``None``: random ones.
     seed: int | None = None

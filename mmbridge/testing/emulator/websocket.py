@@ -649,12 +649,7 @@ def _user_typing(hub: WebSocketHub, conn: Connection, data: dict[str, Any]) -> N
     parent_id = data.get("parent_id")
     if not isinstance(parent_id, str):
         parent_id = ""
-    hub.events.publish(
-        "typing",
-        {"parent_id": parent_id, "user_id": user.id},
-        Broadcast(channel_id=channel_id, omit_users={user.id: True}),
-    )
-    return
+    hub.state.user_typing(user.id, channel_id, parent_id)
 
 
 def _status(hub: WebSocketHub, user_id: str) -> str:

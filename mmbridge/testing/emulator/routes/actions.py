@@ -15,9 +15,8 @@ from aiohttp import web
 from ..auth import can_read_channel, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, invalid_url, not_found
-from ..events import Broadcast
 from ..ids import is_valid_id
-from ..models import Post, dumps
+from ..models import Post
 from .common import json_response, path_id, read_body, read_object, status_ok
 
 routes = web.RouteTableDef()
@@ -88,7 +87,7 @@ async def open_dialog(request: web.Request) -> web.Response:
         trigger_id if isinstance(trigger_id, str) else ""
     )
     dialog = dict(body, trigger_id=client_trigger_id)
-    ctx.events.publish("open_dialog", {"dialog": dumps(dialog)}, Broadcast(user_id=user_id))
+    ctx.state.open_dialog(user_id, dialog)
     return status_ok()
 
 

@@ -9,8 +9,7 @@ from aiohttp import web
 from ..auth import can_read_channel, can_view_channel, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, not_found
-from ..events import Broadcast
-from ..ids import is_valid_id, now_ms
+from ..ids import is_valid_id
 from ..models import Channel, User
 from ..state import State
 from ..validation import check_channel_fields, check_channel_name
@@ -325,25 +324,5 @@ async def delete_channel(request: web.Request) -> web.Response:
         raise forbidden()
     if channel.delete_at:
         raise AppError(400, "api.channel.delete_channel.deleted.app_error", "The channel has been archived.")
-    state.system_post(
-        channel,
-        caller.id,
-        "system_channel_deleted",
-        f"{caller.username} archived the channel",
-        {"username": caller.username},
-    )
-    channel.delete_at = now_ms()
-    channel.update_at = channel.delete_at
-    state.events.publish(
-        "channel_deleted",
-        {"channel_id": channel.id, "delete_at": channel.delete_at},
-        state_broadcast(channel),
-    )
+    state.archive_channel(channel, caller)
     return status_ok()
-
-
-def state_broadcast(channel: Channel) -> Broadcast:
-    """Channel deletion is announced to the team (or the channel for DMs/GMs)."""
-    if channel.team_id:
-        return Broadcast(team_id=channel.team_id)
-    return Broadcast(channel_id=channel.id)

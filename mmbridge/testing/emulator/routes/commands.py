@@ -199,8 +199,8 @@ async def list_commands(request: web.Request) -> web.Response:
     if not ctx.settings.enable_commands:
         return json_response([])
     if not manage:  # only the autocomplete list, sanitised
-        return json_response([c.to_json(sanitized=True) for c in custom if c.auto_complete])
-    return json_response([c.to_json(sanitized=True) for c in custom])
+        return json_response([c.sanitized_json() for c in custom if c.auto_complete])
+    return json_response([c.sanitized_json() for c in custom])
 
 
 @routes.get("/api/v4/commands/{command_id}")

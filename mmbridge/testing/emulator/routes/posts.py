@@ -22,10 +22,6 @@ _STRIPPED_PROPS = ("add_channel_member", "force_notification")
 MAX_FILE_IDS = 10
 
 
-def _hashtags(message: str) -> str:
-    return hashtags_of(message)
-
-
 def _readable_channel(state: State, caller: User, channel_id: str) -> Channel:
     channel = state.channels.get(channel_id)
     if channel is None:
@@ -107,18 +103,15 @@ def _build_post(
         create_at = now
     metadata = body.get("metadata")
     priority = metadata.get("priority") if isinstance(metadata, dict) else None
-    return Post(
-        id=state.ids.new_id(),
-        channel_id=channel.id,
-        user_id=caller.id,
-        create_at=create_at,
-        update_at=create_at,
-        message=message,
-        type=get_str(body, "type", "post") or "",
+    return state.new_post(
+        channel.id,
+        caller.id,
+        message,
+        post_type=get_str(body, "type", "post") or "",
         root_id=root_id,
         props=_props(body, caller),
         file_ids=_file_ids(state, body, caller, channel.id),
-        hashtags=_hashtags(message),
+        create_at=create_at,
         is_pinned=bool(body.get("is_pinned", False)),
         priority=priority if isinstance(priority, dict) else None,
     )
@@ -221,7 +214,7 @@ def _apply_edit(request: web.Request, post: Post, caller: User, body: dict[str, 
         _check_message(request, message)
         if message != post.message:
             post.message = message
-            post.hashtags = _hashtags(message)
+            post.hashtags = hashtags_of(message)
             changed = True
     if "file_ids" in body:
         attachable = set(_file_ids(state, body, author, post.channel_id))

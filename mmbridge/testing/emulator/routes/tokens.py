@@ -63,7 +63,7 @@ async def create_token(request: web.Request) -> web.Response:
     if target.delete_at:
         raise AppError(400, "app.user_access_token.inactive_user", "The user is deactivated.")
     token = state.add_token(target.id, description)
-    return json_response(token.to_json(with_token=True))
+    return json_response({**token.to_json(), "token": token.token})
 
 
 @routes.get("/api/v4/users/{user_id}/tokens")

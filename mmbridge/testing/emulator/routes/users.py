@@ -9,7 +9,6 @@ from aiohttp import BodyPartReader, web
 from ..auth import AUTH_COOKIE, can_read_channel, optional_user, require_self_or_admin, require_user
 from ..context import get_context
 from ..errors import AppError, invalid_body, not_found
-from ..events import Broadcast
 from ..ids import now_ms
 from ..images import default_png
 from ..models import User
@@ -265,11 +264,7 @@ async def publish_typing(request: web.Request) -> web.Response:
         raise invalid_body("typing_request.channel_id")
     if not can_read_channel(state, session_user, channel_id):
         raise AppError(403, "api.context.permissions.app_error")
-    state.events.publish(
-        "typing",
-        {"parent_id": parent_id, "user_id": user_id},
-        Broadcast(channel_id=channel_id, omit_users={user_id: True}),
-    )
+    state.user_typing(user_id, channel_id, parent_id)
     return status_ok()
 
 

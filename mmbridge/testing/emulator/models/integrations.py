@@ -1,0 +1,63 @@
+"""Integrations the server stores: outgoing webhooks and custom slash commands."""
+
+from __future__ import annotations
+
+import attrs
+
+from .wire import Record
+
+
+@attrs.define
+class OutgoingWebhook(Record):
+    """An outgoing webhook: ``model.OutgoingWebhook`` (the token included, as the server sends it)."""
+
+    id: str
+    token: str
+    create_at: int
+    update_at: int
+    creator_id: str
+    team_id: str
+    delete_at: int = 0
+    channel_id: str = ""
+    trigger_words: list[str] = attrs.field(factory=list)
+    trigger_when: int = 0
+    callback_urls: list[str] = attrs.field(factory=list)
+    display_name: str = ""
+    description: str = ""
+    content_type: str = ""
+    username: str = ""
+    icon_url: str = ""
+
+
+#: What ``Command.Sanitize`` blanks before a command goes to someone who may not manage it.
+COMMAND_SANITIZED_FIELDS = ("token", "creator_id", "method", "url", "username", "icon_url")
+
+
+@attrs.define
+class Command(Record):
+    """A custom slash command: ``model.Command``."""
+
+    id: str
+    token: str
+    create_at: int
+    update_at: int
+    creator_id: str
+    team_id: str
+    trigger: str
+    method: str
+    url: str
+    delete_at: int = 0
+    username: str = ""
+    icon_url: str = ""
+    auto_complete: bool = False
+    auto_complete_desc: str = ""
+    auto_complete_hint: str = ""
+    display_name: str = ""
+    description: str = ""
+    plugin_id: str = ""
+
+    def sanitized_json(self) -> dict[str, str | int | bool]:
+        """The command as ``Command.Sanitize`` leaves it."""
+        data = self.to_json()
+        data.update(dict.fromkeys(COMMAND_SANITIZED_FIELDS, ""))
+        return data

@@ -1,0 +1,110 @@
+"""User accounts, bots, access tokens and sessions."""
+
+from __future__ import annotations
+
+import attrs
+
+from .wire import Record, internal, omitempty
+
+DEFAULT_NOTIFY_PROPS: dict[str, str] = {
+    "channel": "true",
+    "comments": "never",
+    "desktop": "mention",
+    "desktop_sound": "true",
+    "desktop_threads": "all",
+    "email": "true",
+    "email_threads": "all",
+    "first_name": "false",
+    "mention_keys": "",
+    "push": "mention",
+    "push_status": "away",
+    "push_threads": "all",
+}
+
+DEFAULT_TIMEZONE: dict[str, str] = {
+    "automaticTimezone": "",
+    "manualTimezone": "",
+    "useAutomaticTimezone": "true",
+}
+
+
+@attrs.define
+class User(Record):
+    """A user account (bots have one too); on the wire, the sanitised ``model.User``."""
+
+    id: str
+    username: str
+    email: str
+    create_at: int
+    update_at: int
+    delete_at: int = 0
+    auth_data: str = ""
+    auth_service: str = ""
+    email_verified: bool = True
+    nickname: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    position: str = ""
+    roles: str = "system_user"
+    props: dict[str, str] = attrs.field(factory=dict)
+    notify_props: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_NOTIFY_PROPS))
+    last_password_update: int = attrs.field(
+        default=attrs.Factory(lambda self: self.create_at, takes_self=True)
+    )
+    last_picture_update: int = 0
+    locale: str = "en"
+    timezone: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_TIMEZONE))
+    disable_welcome_email: bool = False
+    is_bot: bool = omitempty(default=False)
+    bot_description: str = omitempty(default="")
+    remote_id: str | None = omitempty(default=None)
+    password: str = internal(default="", repr=False)
+    image: bytes | None = internal(default=None, repr=False)
+    image_type: str = internal(default="image/png")
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user has the ``system_admin`` role."""
+        return "system_admin" in self.roles.split()
+
+
+@attrs.define
+class Bot(Record):
+    """A bot record (its user is a :class:`User` with ``is_bot``): ``model.Bot``."""
+
+    user_id: str
+    username: str
+    owner_id: str
+    create_at: int
+    update_at: int
+    display_name: str = ""
+    description: str = ""
+    last_icon_update: int = 0
+    delete_at: int = 0
+
+
+@attrs.define
+class AccessToken(Record):
+    """A personal access token: ``model.UserAccessToken`` (the token itself only at creation)."""
+
+    id: str
+    token: str = internal(repr=False)
+    user_id: str = ""
+    description: str = ""
+    is_active: bool = True
+    expires_at: int = 0
+
+
+@attrs.define
+class Session(Record):
+    """An authenticated session: a login session or one behind an access token."""
+
+    token: str = internal(repr=False)
+    user_id: str = ""
+    create_at: int = 0
+    token_id: str = internal(default="")
+
+    @property
+    def is_access_token(self) -> bool:
+        """Whether this session comes from a personal access token."""
+        return bool(self.token_id)
