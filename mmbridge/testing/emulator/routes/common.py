@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -12,6 +12,9 @@ from ..context import BODY_LIMIT, get_context
 from ..errors import AppError, invalid_body, invalid_url
 from ..ids import is_valid_id
 from ..models import dumps
+from ..models.requests import BodyTypeError, decode_body
+
+T = TypeVar("T")
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -46,6 +49,16 @@ async def read_id_list(request: web.Request, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise invalid_body(name)
     return value
+
+
+async def read_model(request: web.Request, cls: type[T], name: str) -> T:
+    """The JSON body read into the request model ``cls`` (see :mod:`..models.requests`); 400
+    ``invalid_body_param`` naming ``name`` when it is not JSON or a field has the wrong type."""
+    value = await read_json(request, name)
+    try:
+        return decode_body(value, cls)
+    except BodyTypeError:
+        raise invalid_body(name) from None
 
 
 def get_str(body: dict[str, Any], key: str, name: str | None = None) -> str | None:
