@@ -5,6 +5,7 @@ from __future__ import annotations
 from .channels import CHANNEL_NOTIFY_PROPS, Channel, ChannelMember
 from .integrations import COMMAND_SANITIZED_FIELDS, Command, OutgoingWebhook
 from .posts import FileInfo, Post, Reaction, generate_action_ids, hashtags_of
+from .preferences import Preference
 from .teams import Team, TeamMember
 from .users import DEFAULT_NOTIFY_PROPS, DEFAULT_TIMEZONE, AccessToken, Bot, Session, User
 from .wire import Record, dumps, internal, omitempty, to_wire
@@ -22,6 +23,7 @@ __all__ = [
     "FileInfo",
     "OutgoingWebhook",
     "Post",
+    "Preference",
     "Reaction",
     "Record",
     "Session",

@@ -9,10 +9,11 @@ builds on; :class:`State` is all of them.
 from __future__ import annotations
 
 from .base import DEFAULT_CHANNELS, StateData, direct_channel_name, group_channel_name
+from .preferences import PreferenceState
 from .teams import TeamState
 
 __all__ = ["DEFAULT_CHANNELS", "State", "StateData", "direct_channel_name", "group_channel_name"]
 
 
-class State(TeamState):
+class State(TeamState, PreferenceState):
     """All data of one emulated server, and every change made to it."""
