@@ -6,11 +6,11 @@ the server's own (``server/public/model``): see docs/api.md for the list.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Final, TypeVar
 
 from ..errors import ValidationError
+from ..types import names
 from ..types.ids import is_valid_id
 
 S = TypeVar("S", bound=str)
@@ -19,11 +19,6 @@ MAX_POST_RUNES: Final = 16383
 MAX_FILES_PER_POST: Final = 10
 MAX_PER_PAGE: Final = 200
 MAX_FILE_SIZE: Final = 100 * 1024 * 1024
-_USERNAME: Final = re.compile(r"[a-z0-9.\-_]{1,64}")
-_RESERVED_USERNAMES: Final = frozenset({"all", "channel", "matterbot", "system", "here"})
-_CHANNEL_NAME: Final = re.compile(r"[a-z0-9]+(?:[a-z\-_0-9]+|(?:__)?)[a-z0-9]*")
-_TEAM_NAME: Final = re.compile(r"[a-z0-9][a-z0-9\-]{0,62}[a-z0-9]")
-_EMOJI_NAME: Final = re.compile(r"[a-zA-Z0-9_+\-]{1,64}")
 
 
 def require_id(field: str, value: S) -> S:
@@ -46,28 +41,37 @@ def require_ids(field: str, values: Iterable[S], *, minimum: int = 1, maximum: i
 
 
 def require_username(field: str, value: str) -> str:
-    """A username as the server stores it: lower-cased, 1-64 of ``a-z 0-9 . - _``, not reserved."""
+    """A username as the server stores it: lower-cased, 1-64 of ``a-z 0-9 . - _``, not reserved.
+
+    Beyond the server's rules, the mention keywords (``here``, ``all``, ``channel``) are refused:
+    the server takes ``here`` as a username, but nobody could mention that user alone.
+    """
     if not isinstance(value, str):
         raise ValidationError(field, "must be a string")
     lowered = value.lower()
-    if not _USERNAME.fullmatch(lowered):
+    if not names.USERNAME.fullmatch(lowered):
         raise ValidationError(field, f"{_show(value)} must be 1-64 characters of a-z, 0-9, '.', '-', '_'")
-    if lowered in _RESERVED_USERNAMES:
+    if lowered in names.RESTRICTED_USERNAMES:
         raise ValidationError(field, f"{_show(value)} is reserved by Mattermost")
+    if lowered in names.SPECIAL_MENTIONS:
+        raise ValidationError(field, f"{_show(value)} is a mention keyword (@{lowered} notifies many people)")
     return lowered
 
 
 def require_channel_name(field: str, value: str) -> str:
     """A channel's URL name: 1-64 of ``a-z 0-9 - _``, starting and ending with a letter or digit."""
-    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not _CHANNEL_NAME.fullmatch(value):
+    if not isinstance(value, str) or not names.is_valid_channel_name(value):
         raise ValidationError(field, f"{_show(value)} must be 1-64 lower-case letters, digits, '-' or '_'")
     return value
 
 
 def require_team_name(field: str, value: str) -> str:
-    """A team's URL name: 2-64 of ``a-z 0-9 -``, starting and ending with a letter or digit."""
-    if not isinstance(value, str) or not _TEAM_NAME.fullmatch(value):
+    """A team's URL name: 2-64 of ``a-z 0-9 -``, starting and ending with a letter or digit, not
+    starting with a name the server keeps (``api``, ``admin``, ``login``...)."""
+    if not isinstance(value, str) or not names.is_valid_team_name(value):
         raise ValidationError(field, f"{_show(value)} must be 2-64 lower-case letters, digits or '-'")
+    if names.is_reserved_team_name(value):
+        raise ValidationError(field, f"{_show(value)} starts with a name Mattermost reserves")
     return value
 
 
@@ -84,7 +88,7 @@ def require_text(field: str, value: str, *, maximum: int, allow_empty: bool = Tr
 
 def require_emoji_name(field: str, value: str) -> str:
     """An emoji name without colons, e.g. ``thumbsup`` or ``+1``."""
-    if not isinstance(value, str) or not _EMOJI_NAME.fullmatch(value):
+    if not isinstance(value, str) or not names.is_valid_emoji_name(value):
         raise ValidationError(field, f"{_show(value)} is not an emoji name (no colons or spaces)")
     return value
 

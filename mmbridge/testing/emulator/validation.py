@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import re
 
+from ...types import names
 from .errors import AppError
 
-_USERNAME_RE = re.compile(r"^[a-z0-9.\-_]+$")
-_RESERVED_USERNAMES = frozenset({"all", "channel", "matterbot", "system"})
-_CHANNEL_NAME_RE = re.compile(r"^[a-z0-9]+([a-z\-_0-9]+|(__)?)[a-z0-9]*$")
-_DM_NAME_RE = re.compile(r"^[a-z0-9]{26}__[a-z0-9]{26}$")
-_GM_NAME_RE = re.compile(r"^[a-f0-9]{40}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
-_EMOJI_RE = re.compile(r"^[a-zA-Z0-9\-+_]+$")
 
 
 def check_username(username: str) -> str:
     """Lower-case and validate a username; returns it or raises 400."""
     name = username.lower()
-    if not (1 <= len(name) <= 64) or not _USERNAME_RE.match(name) or name in _RESERVED_USERNAMES:
+    if not names.is_valid_username(name):
         raise AppError(
             400,
             "model.user.is_valid.username.app_error",
@@ -54,9 +49,10 @@ def check_password(password: str) -> None:
 
 def check_channel_name(name: str, channel_type: str) -> None:
     """Validate an O/P channel name (1-64 chars, pattern, no DM/GM shaped names)."""
-    ok = 1 <= len(name) <= 64 and bool(_CHANNEL_NAME_RE.match(name))
-    if channel_type in ("O", "P") and (_DM_NAME_RE.match(name) or _GM_NAME_RE.match(name)):
-        ok = False
+    if channel_type in ("O", "P"):
+        ok = names.is_valid_channel_name(name)
+    else:
+        ok = 1 <= len(name) <= names.CHANNEL_NAME_MAX and bool(names.CHANNEL_NAME.fullmatch(name))
     if not ok:
         raise AppError(400, "model.channel.is_valid.name.app_error", "Invalid name.")
 
@@ -72,11 +68,15 @@ def check_channel_fields(display_name: str | None, header: str | None, purpose: 
 
 
 def check_team_name(name: str) -> None:
-    """Team name: 2-64 chars, the channel name pattern."""
-    if not (2 <= len(name) <= 64) or not _CHANNEL_NAME_RE.match(name):
-        raise AppError(400, "model.team.is_valid.name.app_error", "Invalid name.")
+    """Team name, in the order ``Team.IsValid`` checks it: length, reserved prefix, characters."""
+    if len(name) > names.TEAM_NAME_MAX:
+        raise AppError(400, "model.team.is_valid.url.app_error", "Invalid URL Identifier.")
+    if names.is_reserved_team_name(name):
+        raise AppError(400, "model.team.is_valid.reserved.app_error", "This URL is unavailable.")
+    if not names.is_valid_team_name(name):
+        raise AppError(400, "model.team.is_valid.characters.app_error", "Invalid name.")
 
 
 def is_valid_emoji_name(name: str) -> bool:
     """``model.IsValidEmojiName`` (1-64 of ``[a-zA-Z0-9-+_]``)."""
-    return 1 <= len(name) <= 64 and bool(_EMOJI_RE.match(name))
+    return names.is_valid_emoji_name(name)
