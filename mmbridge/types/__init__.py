@@ -30,7 +30,7 @@ from .events import (
     parse_event,
     text_digest,
 )
-from .hooks import Command, OutgoingWebhook
+from .hooks import Command, IncomingWebhook, OutgoingWebhook
 from .ids import (
     ChannelID,
     CommandID,
@@ -56,7 +56,7 @@ from .posts import FileInfo, FileUploadResult, Post, PostList, Reaction
 from .serialization import MattermostObject, structure, structure_list, unstructure
 from .system import ServerVersion
 from .teams import Team, TeamMember, TeamType
-from .users import Bot, Role, User, UserAccessToken, UserStatus
+from .users import Bot, Role, User, UserAccessToken, UserAutocomplete, UserStatus
 
 __all__ = [
     "KNOWN_EVENT_TYPES",
@@ -84,6 +84,7 @@ __all__ = [
     "FileUploadResult",
     "GroupAddedEvent",
     "HelloEvent",
+    "IncomingWebhook",
     "LeaveTeamEvent",
     "MalformedEvent",
     "MattermostObject",
@@ -114,6 +115,7 @@ __all__ = [
     "User",
     "UserAccessToken",
     "UserAddedEvent",
+    "UserAutocomplete",
     "UserID",
     "UserRemovedEvent",
     "UserStatus",

@@ -1,4 +1,4 @@
-"""Integrations a bridge provisions on the server: outgoing webhooks and slash commands."""
+"""Integrations a bridge provisions on the server: webhooks and slash commands."""
 
 from __future__ import annotations
 
@@ -46,6 +46,24 @@ class Command(MattermostObject):
     auto_complete_hint: str = ""
     display_name: str = ""
     description: str = ""
+    create_at: int = 0
+    update_at: int = 0
+    delete_at: int = 0
+
+
+@attrs.frozen
+class IncomingWebhook(MattermostObject):
+    """An incoming webhook: a POST to ``/hooks/{id}`` posts into ``channel_id``."""
+
+    id: WebhookID
+    channel_id: str = ""
+    team_id: str = ""
+    user_id: str = ""
+    display_name: str = ""
+    description: str = ""
+    username: str = ""
+    icon_url: str = ""
+    channel_locked: bool = False
     create_at: int = 0
     update_at: int = 0
     delete_at: int = 0

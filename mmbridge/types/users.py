@@ -101,3 +101,11 @@ class Role(MattermostObject):
     permissions: list[str] = attrs.field(factory=list)
     scheme_managed: bool = False
     built_in: bool = False
+
+
+@attrs.frozen
+class UserAutocomplete(MattermostObject):
+    """``GET /users/autocomplete``: matching users, and (with a channel) those outside it."""
+
+    users: list[User] = attrs.field(factory=list)
+    out_of_channel: list[User] = attrs.field(factory=list)

@@ -11,6 +11,7 @@ from ...types import (
     ChannelID,
     ChannelMember,
     ChannelType,
+    PostList,
     TeamID,
     UserID,
     structure,
@@ -164,3 +165,50 @@ class ChannelsAPI(EndpointGroup):
             idempotent=True,
         )
         return structure_list(data, Channel)
+
+    async def for_user(
+        self, user_id: UserID, team_id: TeamID, *, include_deleted: bool = False
+    ) -> list[Channel]:
+        """The channels of a team a user is a member of, direct and group messages included."""
+        if user_id != "me":
+            check.require_id("user_id", user_id)
+        check.require_id("team_id", team_id)
+        params: dict[str, str | int] = {"include_deleted": "true"} if include_deleted else {}
+        data = await self.http.request("GET", ("users", user_id, "teams", team_id, "channels"), params=params)
+        return structure_list(data, Channel)
+
+    async def public(self, team_id: TeamID, *, page: int = 0, per_page: int = 60) -> list[Channel]:
+        """A page of a team's open channels."""
+        check.require_id("team_id", team_id)
+        check.require_page(page, per_page)
+        params: dict[str, str | int] = {"page": page, "per_page": per_page}
+        return structure_list(
+            await self.http.request("GET", ("teams", team_id, "channels"), params=params), Channel
+        )
+
+    async def get_by_team_name(self, team_name: str, channel_name: str) -> Channel:
+        """One channel by its team's URL name and its own."""
+        check.require_team_name("team_name", team_name)
+        check.require_channel_name("channel_name", channel_name)
+        path = ("teams", "name", team_name, "channels", "name", channel_name)
+        return structure(await self.http.request("GET", path), Channel)
+
+    async def view(
+        self, user_id: UserID, channel_id: ChannelID, *, prev_channel_id: str = ""
+    ) -> dict[str, Any]:
+        """Mark a channel read for a user (as opening it in the webapp does); the answer holds the
+        new ``last_viewed_at_times`` per channel."""
+        if user_id != "me":
+            check.require_id("user_id", user_id)
+        body: dict[str, str] = {"channel_id": check.require_id("channel_id", channel_id)}
+        if prev_channel_id:
+            body["prev_channel_id"] = check.require_id("prev_channel_id", prev_channel_id)
+        data = await self.http.request(
+            "POST", ("channels", "members", user_id, "view"), json_body=body, idempotent=True
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def get_pinned(self, channel_id: ChannelID) -> PostList:
+        """The channel's pinned posts."""
+        check.require_id("channel_id", channel_id)
+        return structure(await self.http.request("GET", ("channels", channel_id, "pinned")), PostList)

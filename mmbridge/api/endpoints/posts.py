@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...errors import ValidationError
-from ...types import ChannelID, FileID, Post, PostID, PostList, structure
+from ...types import ChannelID, FileID, Post, PostID, PostList, TeamID, UserID, structure, structure_list
 from .. import validation as check
 from ..http import HTTPAPI
 from ..txn import RandomPrefixTransactionIDs, TransactionIDSource
@@ -145,3 +145,45 @@ class PostsAPI(EndpointGroup):
 
     def _check_message(self, message: str) -> str:
         return check.require_text("message", message, maximum=self.max_message_length)
+
+    async def search(
+        self, team_id: TeamID, terms: str, *, is_or_search: bool = False, page: int = 0, per_page: int = 60
+    ) -> PostList:
+        """Posts of a team matching ``terms``: words, ``"phrases"``, ``from:user``, ``in:channel``,
+        ``-excluded``, ``before:``/``after:``/``on:`` dates (as the search box)."""
+        check.require_id("team_id", team_id)
+        check.require_text("terms", terms, maximum=1024, allow_empty=False)
+        check.require_page(page, per_page)
+        body = {"terms": terms, "is_or_search": is_or_search, "page": page, "per_page": per_page}
+        data = await self.http.request(
+            "POST", ("teams", team_id, "posts", "search"), json_body=body, idempotent=True
+        )
+        return structure(data, PostList)
+
+    async def get_by_ids(self, post_ids: Iterable[PostID]) -> list[Post]:
+        """Several posts at once; ids that do not exist, or that the caller may not read, are left out."""
+        ids = check.require_ids("post_ids", post_ids)
+        data = await self.http.request("POST", ("posts", "ids"), json_body=ids, idempotent=True)
+        return structure_list(data, Post)
+
+    async def pin(self, post_id: PostID) -> None:
+        """Pin a post to its channel."""
+        check.require_id("post_id", post_id)
+        await self.http.request("POST", ("posts", post_id, "pin"), idempotent=True)
+
+    async def unpin(self, post_id: PostID) -> None:
+        """Unpin a post."""
+        check.require_id("post_id", post_id)
+        await self.http.request("POST", ("posts", post_id, "unpin"), idempotent=True)
+
+    async def create_ephemeral(self, user_id: UserID, channel_id: ChannelID, message: str) -> Post:
+        """Show ``message`` in a channel to one user only; nothing is stored (needs the
+        ``create_post_ephemeral`` permission, which system admins have)."""
+        body = {
+            "user_id": check.require_id("user_id", user_id),
+            "post": {
+                "channel_id": check.require_id("channel_id", channel_id),
+                "message": self._check_message(message),
+            },
+        }
+        return structure(await self.http.request("POST", ("posts", "ephemeral"), json_body=body), Post)

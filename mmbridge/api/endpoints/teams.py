@@ -22,6 +22,18 @@ class TeamsAPI(EndpointGroup):
         check.require_team_name("name", name)
         return structure(await self.http.request("GET", ("teams", "name", name)), Team)
 
+    async def for_user(self, user_id: UserID) -> list[Team]:
+        """The teams a user is a member of (``me`` for the caller)."""
+        if user_id != "me":
+            check.require_id("user_id", user_id)
+        return structure_list(await self.http.request("GET", ("users", user_id, "teams")), Team)
+
+    async def search(self, term: str) -> list[Team]:
+        """Teams whose name or display name starts with ``term``."""
+        check.require_text("term", term, maximum=64, allow_empty=False)
+        data = await self.http.request("POST", ("teams", "search"), json_body={"term": term}, idempotent=True)
+        return structure_list(data, Team)
+
     async def create(self, name: str, display_name: str, type: str = TeamType.OPEN) -> Team:
         """Create a team; ``type`` is ``O`` (open) or ``I`` (invite only)."""
         body = {
@@ -64,3 +76,9 @@ class TeamsAPI(EndpointGroup):
             "GET", ("teams", team_id, "members"), params={"page": page, "per_page": per_page}
         )
         return structure_list(data, TeamMember)
+
+    async def list(self, *, page: int = 0, per_page: int = 60) -> list[Team]:
+        """A page of the teams the caller may see (all of them for a system admin)."""
+        check.require_page(page, per_page)
+        data = await self.http.request("GET", ("teams",), params={"page": page, "per_page": per_page})
+        return structure_list(data, Team)

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from ...errors import ValidationError
-from ...types import User, UserID, UserStatus, structure, structure_list
+from ...types import User, UserAutocomplete, UserID, UserStatus, structure, structure_list
 from .. import validation as check
 from .base import EndpointGroup
 
@@ -79,6 +79,42 @@ class UsersAPI(EndpointGroup):
                 body[field] = check.require_id(field, value)
         data = await self.http.request("POST", ("users", "search"), json_body=body, idempotent=True)
         return structure_list(data, User)
+
+    async def get_by_email(self, email: str) -> User:
+        """One user by email address."""
+        address = _require_email(email)
+        return structure(await self.http.request("GET", ("users", "email", address)), User)
+
+    async def get_by_usernames(self, usernames: Iterable[str]) -> list[User]:
+        """Several users by username; names that do not exist are left out of the answer."""
+        if isinstance(usernames, str):
+            raise ValidationError("usernames", "expected a list of usernames, got a single string")
+        names = list(dict.fromkeys(check.require_username("usernames", u) for u in usernames))
+        if not names:
+            raise ValidationError("usernames", "needs at least one username")
+        data = await self.http.request("POST", ("users", "usernames"), json_body=names, idempotent=True)
+        return structure_list(data, User)
+
+    async def autocomplete(
+        self, name: str, *, team_id: str = "", channel_id: str = "", limit: int = 100
+    ) -> UserAutocomplete:
+        """Users whose names start with ``name``, as the mention box suggests them."""
+        check.require_text("name", name, maximum=64)
+        if not 1 <= limit <= 100:
+            raise ValidationError("limit", "must be from 1 to 100")
+        params: dict[str, str | int] = {"name": name, "limit": limit}
+        if team_id:
+            params["in_team"] = check.require_id("team_id", team_id)
+        if channel_id:
+            params["in_channel"] = check.require_id("channel_id", channel_id)
+        data = await self.http.request("GET", ("users", "autocomplete"), params=params)
+        return structure(data, UserAutocomplete)
+
+    async def get_statuses(self, user_ids: Iterable[UserID]) -> list[UserStatus]:
+        """The presence of several users at once."""
+        ids = check.require_ids("user_ids", user_ids)
+        data = await self.http.request("POST", ("users", "status", "ids"), json_body=ids, idempotent=True)
+        return structure_list(data, UserStatus)
 
     async def create(
         self,
@@ -176,6 +212,45 @@ class UsersAPI(EndpointGroup):
         check.require_id("user_id", user_id)
         response = await self.http.request_raw("GET", ("users", user_id, "image"))
         return response.body
+
+    async def list(
+        self,
+        *,
+        page: int = 0,
+        per_page: int = 60,
+        in_team: str = "",
+        not_in_team: str = "",
+        in_channel: str = "",
+        not_in_channel: str = "",
+        without_team: bool = False,
+        active: bool | None = None,
+        role: str = "",
+        sort: str = "",
+    ) -> list[User]:
+        """A page of users (``GET /users``), filtered as the server filters them.
+
+        ``active=True``/``False`` keeps only active/deactivated accounts; ``sort`` is
+        ``last_activity_at`` or ``create_at`` with ``in_team``, ``status`` with ``in_channel``.
+        """
+        check.require_page(page, per_page)
+        params: dict[str, str | int] = {"page": page, "per_page": per_page}
+        for field, value in (
+            ("in_team", in_team),
+            ("not_in_team", not_in_team),
+            ("in_channel", in_channel),
+            ("not_in_channel", not_in_channel),
+        ):
+            if value:
+                params[field] = check.require_id(field, value)
+        if without_team:
+            params["without_team"] = "true"
+        if active is not None:
+            params["active" if active else "inactive"] = "true"
+        if role:
+            params["role"] = role
+        if sort:
+            params["sort"] = check.require_choice("sort", sort, ("last_activity_at", "create_at", "status"))
+        return structure_list(await self.http.request("GET", ("users",), params=params), User)
 
 
 def _require_email(email: str) -> str:

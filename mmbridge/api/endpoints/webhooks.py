@@ -1,4 +1,5 @@
-"""``/hooks/outgoing``: outgoing webhooks (how the server tells a bridge about posts by HTTP)."""
+"""``/hooks``: outgoing webhooks (how the server tells a bridge about posts by HTTP) and incoming
+webhooks (how anything may post with a URL alone)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import ValidationError
-from ...types import OutgoingWebhook, WebhookID, structure, structure_list
+from ...types import IncomingWebhook, OutgoingWebhook, WebhookID, structure, structure_list
 from .. import validation as check
 from .base import EndpointGroup
 
@@ -14,7 +15,7 @@ CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 
 
 class WebhooksAPI(EndpointGroup):
-    """Outgoing webhooks: create, read, list, update, delete and renew their tokens."""
+    """Outgoing webhooks (create, read, list, update, delete, renew their tokens) and incoming ones."""
 
     __slots__ = ()
 
@@ -104,6 +105,58 @@ class WebhooksAPI(EndpointGroup):
         data = await self.http.request("POST", ("hooks", "outgoing", hook_id, "regen_token"))
         return structure(data, OutgoingWebhook)
 
+    async def create_incoming(
+        self,
+        channel_id: str,
+        *,
+        display_name: str = "",
+        description: str = "",
+        username: str = "",
+        icon_url: str = "",
+        channel_locked: bool = False,
+    ) -> IncomingWebhook:
+        """Create an incoming webhook posting into ``channel_id`` (``username``/``icon_url`` are
+        used only where the server allows overrides)."""
+        body: dict[str, Any] = {"channel_id": check.require_id("channel_id", channel_id)}
+        body.update(_incoming_fields(display_name, description, username, icon_url))
+        if channel_locked:
+            body["channel_locked"] = True
+        data = await self.http.request("POST", ("hooks", "incoming"), json_body=body)
+        return structure(data, IncomingWebhook)
+
+    async def get_incoming(self, hook_id: WebhookID) -> IncomingWebhook:
+        """One incoming webhook."""
+        check.require_id("hook_id", hook_id)
+        return structure(await self.http.request("GET", ("hooks", "incoming", hook_id)), IncomingWebhook)
+
+    async def list_incoming(
+        self, *, team_id: str = "", page: int = 0, per_page: int = 60
+    ) -> list[IncomingWebhook]:
+        """A page of incoming webhooks, of one team when given."""
+        check.require_page(page, per_page)
+        params: dict[str, str | int] = {"page": page, "per_page": per_page}
+        if team_id:
+            params["team_id"] = check.require_id("team_id", team_id)
+        data = await self.http.request("GET", ("hooks", "incoming"), params=params)
+        return structure_list(data, IncomingWebhook)
+
+    async def update_incoming(self, hook: IncomingWebhook) -> IncomingWebhook:
+        """Save a changed incoming webhook (e.g. ``attrs.evolve(hook, display_name="...")``)."""
+        check.require_id("hook_id", hook.id)
+        body: dict[str, Any] = {
+            "id": hook.id,
+            "channel_id": check.require_id("channel_id", hook.channel_id),
+            "channel_locked": hook.channel_locked,
+            **_incoming_fields(hook.display_name, hook.description, hook.username, hook.icon_url),
+        }
+        data = await self.http.request("PUT", ("hooks", "incoming", hook.id), json_body=body)
+        return structure(data, IncomingWebhook)
+
+    async def delete_incoming(self, hook_id: WebhookID) -> None:
+        """Delete an incoming webhook; its URL stops working."""
+        check.require_id("hook_id", hook_id)
+        await self.http.request("DELETE", ("hooks", "incoming", hook_id))
+
 
 def _hook_body(
     team_id: str,
@@ -138,3 +191,13 @@ def _hook_body(
     if channel_id:
         body["channel_id"] = check.require_id("channel_id", channel_id)
     return body
+
+
+def _incoming_fields(display_name: str, description: str, username: str, icon_url: str) -> dict[str, str]:
+    """The text fields of an incoming webhook, checked against the server's limits."""
+    return {
+        "display_name": check.require_text("display_name", display_name, maximum=64),
+        "description": check.require_text("description", description, maximum=500),
+        "username": check.require_text("username", username, maximum=255),
+        "icon_url": check.require_text("icon_url", icon_url, maximum=1024),
+    }

@@ -27,7 +27,7 @@ from .ratelimit import RateLimitResult
 from .requestlog import RequestRecord
 from .websocket import WEBSOCKET_ROUTES
 
-FILE_ROUTES = ("/api/v4/files", "/api/v4/users/{user_id}/image")
+FILE_ROUTES = ("/api/v4/files", "/api/v4/users/{user_id}/image", "/api/v4/emoji")
 
 
 def _route_template(request: web.Request) -> str | None:

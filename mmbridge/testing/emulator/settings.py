@@ -36,6 +36,13 @@ class EmulatorSettings:
     max_post_size: int = 16383
     #: ``FileSettings.MaxFileSize`` in bytes (real default 100 MiB).
     max_file_size: int = 100 * 1024 * 1024
+    #: ``FileSettings.EnablePublicLink`` (real default False) and ``PublicLinkSalt`` (the real one
+    #: is random at first start): ``GET /files/{id}/link`` and ``/files/{id}/public``.
+    enable_public_link: bool = False
+    public_link_salt: str = "emulatorpubliclinksalt0000000000"
+    #: ``FeatureFlags.CommandPalette`` (real default False): without it ``POST /files/search``
+    #: answers 200 with an empty body.
+    feature_command_palette: bool = False
     #: ``ServiceSettings.MaximumPayloadSizeBytes``; the server allows 512 bytes more.
     max_payload_size: int = 300000
     #: Rate limiting; ``None`` disables it (the real default).
@@ -62,6 +69,8 @@ class EmulatorSettings:
     seed_password: str = field(default="Password1!")
 
     # ------------------------------------------------------------- Integrations
+    #: ``ServiceSettings.EnableIncomingWebhooks`` (real default True).
+    enable_incoming_webhooks: bool = True
     #: ``ServiceSettings.EnableOutgoingWebhooks`` (real default True).
     enable_outgoing_webhooks: bool = True
     #: ``ServiceSettings.EnableCommands`` (custom slash commands; real default True).

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from .categories import DEFAULT_CATEGORIES, SidebarCategory
 from .channels import CHANNEL_NOTIFY_PROPS, Channel, ChannelMember
-from .integrations import COMMAND_SANITIZED_FIELDS, Command, OutgoingWebhook
+from .emoji import Emoji
+from .integrations import (
+    COMMAND_SANITIZED_FIELDS,
+    Command,
+    IncomingWebhook,
+    IncomingWebhookBody,
+    IncomingWebhookRequest,
+    OutgoingWebhook,
+)
 from .posts import FileInfo, Post, Reaction, generate_action_ids, hashtags_of
 from .preferences import Preference
-from .teams import Team, TeamMember
+from .teams import Team, TeamMember, TeamStats, TeamUnread
+from .threads import ThreadMembership
 from .users import DEFAULT_NOTIFY_PROPS, DEFAULT_TIMEZONE, AccessToken, Bot, Session, User
 from .wire import Record, dumps, internal, omitempty, to_wire
 
 __all__ = [
     "CHANNEL_NOTIFY_PROPS",
     "COMMAND_SANITIZED_FIELDS",
+    "DEFAULT_CATEGORIES",
     "DEFAULT_NOTIFY_PROPS",
     "DEFAULT_TIMEZONE",
     "AccessToken",
@@ -20,15 +31,23 @@ __all__ = [
     "Channel",
     "ChannelMember",
     "Command",
+    "Emoji",
     "FileInfo",
+    "IncomingWebhook",
+    "IncomingWebhookBody",
+    "IncomingWebhookRequest",
     "OutgoingWebhook",
     "Post",
     "Preference",
     "Reaction",
     "Record",
     "Session",
+    "SidebarCategory",
     "Team",
     "TeamMember",
+    "TeamStats",
+    "TeamUnread",
+    "ThreadMembership",
     "User",
     "dumps",
     "generate_action_ids",

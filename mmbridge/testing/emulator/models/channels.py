@@ -67,3 +67,48 @@ class ChannelMember(Record):
             roles.append("channel_admin")
         roles += self.explicit_roles.split()
         return {"roles": " ".join(roles)}
+
+
+@attrs.define
+class ChannelUpdateBody:
+    """The body of ``PUT /channels/{id}``: a whole ``model.Channel`` (only these fields count)."""
+
+    id: str = ""
+    type: str = ""
+    name: str = ""
+    display_name: str = ""
+    header: str = ""
+    purpose: str = ""
+
+
+@attrs.define
+class ChannelViewBody:
+    """``model.ChannelView``."""
+
+    channel_id: str = ""
+    prev_channel_id: str = ""
+    collapsed_threads_supported: bool = False
+
+
+@attrs.define
+class ChannelSchemeRolesBody:
+    """``model.SchemeRoles`` for a channel member."""
+
+    scheme_admin: bool = False
+    scheme_user: bool = False
+    scheme_guest: bool = False
+
+
+@attrs.define
+class ChannelSearchBody:
+    """``model.ChannelSearch`` (the fields the emulator filters by)."""
+
+    term: str = ""
+    team_ids: list[str] = attrs.field(factory=list)
+    public: bool = False
+    private: bool = False
+    deleted: bool = False
+    include_deleted: bool = False
+    exclude_default_channels: bool = False
+    page: int | None = None
+    per_page: int | None = None

@@ -1,6 +1,9 @@
-"""Integrations the server stores: outgoing webhooks and custom slash commands."""
+"""Integrations the server stores (incoming and outgoing webhooks, custom slash commands), and
+the request bodies of incoming webhooks."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 
@@ -61,3 +64,56 @@ class Command(Record):
         data = self.to_json()
         data.update(dict.fromkeys(COMMAND_SANITIZED_FIELDS, ""))
         return data
+
+
+@attrs.define
+class IncomingWebhook(Record):
+    """An incoming webhook: ``model.IncomingWebhook``."""
+
+    id: str
+    create_at: int
+    update_at: int
+    user_id: str
+    channel_id: str
+    team_id: str
+    delete_at: int = 0
+    display_name: str = ""
+    description: str = ""
+    username: str = ""
+    icon_url: str = ""
+    channel_locked: bool = False
+    #: Always ``null`` on a hook made through the API (set only by the Slack import).
+    webhook_schema_translation: dict[str, Any] | None = None
+
+
+@attrs.define
+class IncomingWebhookBody:
+    """The body of ``POST``/``PUT /hooks/incoming``: the ``model.IncomingWebhook`` fields read."""
+
+    id: str = ""
+    channel_id: str = ""
+    team_id: str = ""
+    user_id: str = ""
+    display_name: str = ""
+    description: str = ""
+    username: str = ""
+    icon_url: str = ""
+    channel_locked: bool = False
+
+
+@attrs.define
+class IncomingWebhookRequest:
+    """What ``POST /hooks/{id}`` carries: ``model.IncomingWebhookRequest``.
+
+    ``props``, ``attachments`` and ``priority`` are checked by the executor (their shapes).
+    """
+
+    text: str = ""
+    username: str = ""
+    icon_url: str = ""
+    channel: str = ""
+    type: str = ""
+    icon_emoji: str = ""
+    props: Any = None
+    attachments: Any = None
+    priority: Any = None

@@ -58,6 +58,8 @@ class User(Record):
     is_bot: bool = omitempty(default=False)
     bot_description: str = omitempty(default="")
     remote_id: str | None = omitempty(default=None)
+    #: Wrong passwords in a row (``UpdateFailedPasswordAttempts``); reset by a good login.
+    failed_attempts: int = omitempty(default=0)
     password: str = internal(default="", repr=False)
     image: bytes | None = internal(default=None, repr=False)
     image_type: str = internal(default="image/png")
@@ -79,8 +81,9 @@ class Bot(Record):
     update_at: int
     display_name: str = ""
     description: str = ""
-    last_icon_update: int = 0
+    last_icon_update: int = omitempty(default=0)
     delete_at: int = 0
+    icon: bytes | None = internal(default=None, repr=False)
 
 
 @attrs.define
@@ -97,14 +100,31 @@ class AccessToken(Record):
 
 @attrs.define
 class Session(Record):
-    """An authenticated session: a login session or one behind an access token."""
+    """An authenticated session (``model.Session``): a login session or one behind an access token.
+
+    On the wire as the server sends it after ``Sanitize``: ``token`` is always ``""``;
+    ``team_members`` is filled in by the route from the state.
+    """
 
     token: str = internal(repr=False)
     user_id: str = ""
     create_at: int = 0
     token_id: str = internal(default="")
+    id: str = ""
+    expires_at: int = 0
+    last_activity_at: int = 0
+    device_id: str = ""
+    roles: str = ""
+    is_oauth: bool = False
+    expired_notify: bool = False
+    props: dict[str, str] = attrs.field(factory=dict)
+    local: bool = False
 
     @property
     def is_access_token(self) -> bool:
         """Whether this session comes from a personal access token."""
         return bool(self.token_id)
+
+    def wire_extras(self) -> dict[str, str]:
+        """``Session.Sanitize`` blanks the token in every session the API returns."""
+        return {"token": ""}

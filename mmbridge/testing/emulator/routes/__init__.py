@@ -12,15 +12,21 @@ from aiohttp import web
 from . import (
     actions,
     bots,
+    categories,
     channels,
     commands,
+    emoji,
     files,
     hooks,
     posts,
+    preferences,
     reactions,
     roles,
+    sessions,
+    status,
     system,
     teams,
+    threads,
     tokens,
     users,
 )
@@ -33,6 +39,7 @@ MODULES = (
     bots,
     teams,
     channels,
+    categories,
     posts,
     reactions,
     roles,
@@ -40,6 +47,11 @@ MODULES = (
     hooks,
     commands,
     actions,
+    threads,
+    emoji,
+    sessions,
+    status,
+    preferences,
 )
 
 

@@ -16,6 +16,7 @@ from ..auth import can_read_channel, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, invalid_url, not_found
 from ..ids import is_valid_id
+from ..integrations import is_valid_http_url
 from ..models import Post
 from .common import json_response, path_id, read_body, read_object, status_ok
 
@@ -115,3 +116,34 @@ async def submit_dialog(request: web.Request) -> web.Response:
     submission = {k: v for k, v in body.items() if k != "url"}
     submission["user_id"] = caller.id
     return json_response(await ctx.integrations.submit_dialog(url, submission))
+
+
+def _is_valid_lookup_url(url: str) -> bool:
+    """``model.IsValidLookupURL``: an http(s) URL, or a plugin path without ``..`` or ``//``."""
+    if url.startswith("/plugins/"):
+        return ".." not in url and "//" not in url
+    return is_valid_http_url(url)
+
+
+@routes.post("/api/v4/actions/dialogs/lookup")
+async def lookup_dialog(request: web.Request) -> web.Response:
+    """Ask a dialog's URL for the options of a dynamic select: the answer's ``items``."""
+    caller = require_user(request)
+    ctx = get_context(request)
+    state = ctx.state
+    body = await read_object(request, "dialog")
+    url = body.get("url")
+    if not isinstance(url, str) or not url or not _is_valid_lookup_url(url):
+        raise invalid_body("url")
+    channel_id = body.get("channel_id")
+    channel = state.channel(channel_id if isinstance(channel_id, str) else "")
+    if not can_read_channel(state, caller, channel.id):
+        raise forbidden()
+    team_id = body.get("team_id")
+    if not caller.is_admin and not (isinstance(team_id, str) and state.is_team_member(team_id, caller.id)):
+        raise forbidden()
+    lookup = {k: v for k, v in body.items() if k != "url"}
+    lookup["user_id"] = caller.id
+    if url.startswith("/plugins/"):  # no plugins run here: the real server would answer 404 too
+        raise AppError(400, "api.post.do_action.action_integration.app_error")
+    return json_response(await ctx.integrations.lookup_dialog(url, lookup))

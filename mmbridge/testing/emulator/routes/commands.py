@@ -1,7 +1,8 @@
 """Custom slash commands: CRUD, token regeneration and ``POST /commands/execute``.
 
 Follows ``server/channels/api4/command.go`` and ``app/command.go``. ``manage_slash_commands``
-belongs by default to team and system admins. Built-in commands are not emulated.
+belongs by default to team and system admins. Built-in commands are listed for autocomplete
+(their arguments are not suggested); only ``/me`` of them runs.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from ..auth import can_read_channel, is_team_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body
 from ..ids import is_valid_id, now_ms
-from ..integrations import BUILTIN_TRIGGERS, is_valid_http_url
+from ..integrations import BUILTIN_TRIGGERS, is_valid_http_url, suggestions
 from ..models import Command, User
 from ..state import State
-from .common import get_str, json_response, path_id, query_bool, read_object, site_url, status_ok
+from .common import get_str, json_response, path_id, query_bool, read_json, read_object, site_url, status_ok
 
 routes = web.RouteTableDef()
 
@@ -257,3 +258,60 @@ async def regen_command_token(request: web.Request) -> web.Response:
     command.token = get_context(request).state.ids.new_token()
     command.update_at = max(now_ms(), command.update_at + 1)
     return json_response({"token": command.token})
+
+
+@routes.get("/api/v4/teams/{team_id}/commands/autocomplete")
+async def list_autocomplete_commands(request: web.Request) -> web.Response:
+    """The commands a team member may autocomplete: the built-ins and the team's own."""
+    caller = require_user(request)
+    ctx = get_context(request)
+    team_id = path_id(request, "team_id")
+    if not _can_view_team(ctx.state, caller, team_id):
+        raise forbidden()
+    return json_response([c.to_json() for c in ctx.integrations.autocomplete_commands(team_id)])
+
+
+@routes.get("/api/v4/teams/{team_id}/commands/autocomplete_suggestions")
+async def list_command_autocomplete_suggestions(request: web.Request) -> web.Response:
+    """Suggestions for what the user typed (``user_input``): the triggers it begins."""
+    caller = require_user(request)
+    ctx = get_context(request)
+    team_id = path_id(request, "team_id")
+    if not _can_view_team(ctx.state, caller, team_id):
+        raise forbidden()
+    user_input = request.query.get("user_input", "")
+    if not user_input:
+        raise invalid_body("userInput")
+    commands = ctx.integrations.autocomplete_commands(team_id)
+    return json_response(suggestions(commands, user_input.removeprefix("/")))
+
+
+@routes.put("/api/v4/commands/{command_id}/move")
+async def move_command(request: web.Request) -> web.Response:
+    """Move a custom command to another team its creator may manage commands in."""
+    caller = require_user(request)
+    ctx = get_context(request)
+    state = ctx.state
+    command_id = path_id(request, "command_id")
+    body = await read_json(request, "team_id")
+    team_id = body.get("team_id") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(team_id, str | None):
+        raise invalid_body("team_id")
+    new_team = state.team(team_id or "")
+    if not _can_manage(state, caller, new_team.id):
+        raise forbidden()
+    command = state.commands.get(command_id)
+    if not ctx.settings.enable_commands or command is None or command.delete_at:
+        raise _command_not_found()
+    if not _can_manage(state, caller, command.team_id):
+        raise _command_not_found()
+    creator = state.users.get(command.creator_id)
+    if creator is None or not _can_manage(state, creator, new_team.id):
+        raise AppError(
+            400,
+            "api.command.move_command.creator_no_permission.app_error",
+            "The command creator does not have permission to manage commands in the target team.",
+        )
+    command.team_id = new_team.id
+    command.update_at = max(now_ms(), command.update_at + 1)
+    return status_ok()

@@ -1,23 +1,34 @@
-"""Outgoing webhooks: create, list, get, update, delete, regenerate the token.
+"""Webhooks: incoming and outgoing ones (create, list, get, update, delete), the outgoing
+hooks' token, and the execution of incoming webhooks (``POST /hooks/{id}``).
 
-Follows ``server/channels/api4/webhook.go`` and ``app/webhook.go``. The permissions
-``manage_outgoing_webhooks`` (own and others') belong by default to team and system admins.
+Follows ``server/channels/api4/webhook.go``, ``web/webhook.go`` and ``app/webhook.go``. The
+permissions ``manage_{own,others}_{incoming,outgoing}_webhooks`` and
+``bypass_incoming_webhook_channel_lock`` belong by default to team and system admins.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from ..auth import is_team_admin, require_user
+from ..auth import can_read_channel, is_team_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, not_found
 from ..ids import is_valid_id, now_ms
-from ..integrations import is_valid_http_url
-from ..models import OutgoingWebhook, User
+from ..integrations import decode_incoming_payload, is_valid_http_url
+from ..models import (
+    Channel,
+    IncomingWebhook,
+    IncomingWebhookBody,
+    IncomingWebhookRequest,
+    OutgoingWebhook,
+    User,
+)
 from ..state import State
-from .common import json_response, paging, path_id, read_object, status_ok
+from .common import json_response, paging, path_id, query_bool, read_body, read_model, read_object, status_ok
 
 routes = web.RouteTableDef()
 
@@ -265,3 +276,222 @@ async def regen_outgoing_hook_token(request: web.Request) -> web.Response:
     hook.token = get_context(request).state.ids.new_token()
     hook.update_at = max(now_ms(), hook.update_at + 1)
     return json_response(hook.to_json())
+
+
+# ------------------------------------------------------------------ incoming webhooks
+_INCOMING = "incoming_webhook"
+#: What ``mime.ParseMediaType`` accepts as a media type: a token, or ``type/subtype``.
+_MEDIA_TYPE_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+(/[!#$%&'*+\-.^_`|~0-9a-z]+)?")
+
+
+def _incoming_disabled() -> AppError:
+    return AppError(501, "api.incoming_webhook.disabled.app_error", "Incoming webhooks have been disabled.")
+
+
+def _check_incoming_enabled(request: web.Request) -> None:
+    if not get_context(request).settings.enable_incoming_webhooks:
+        raise _incoming_disabled()
+
+
+def _valid_username(name: str) -> bool:
+    """``model.IsValidUsername``: 3-22 of ``a-z0-9.-_``, starting with a letter."""
+    return (
+        3 <= len(name) <= 22
+        and name[0].isascii()
+        and name[0].islower()
+        and all(c.isascii() and (c.islower() or c.isdigit() or c in ".-_") for c in name)
+    )
+
+
+def _incoming_invalid(what: str) -> AppError:
+    return AppError(400, f"model.incoming_hook.{what}.app_error", f"Invalid {what.replace('_', ' ')}.")
+
+
+def _validate_incoming(hook: IncomingWebhook) -> None:
+    """``IncomingWebhook.IsValid`` (the ids and the lengths)."""
+    for what, value in (
+        ("user_id", hook.user_id),
+        ("channel_id", hook.channel_id),
+        ("team_id", hook.team_id),
+    ):
+        if not is_valid_id(value):
+            raise _incoming_invalid(what)
+    limits: tuple[tuple[str, str, int], ...] = (
+        ("display_name", hook.display_name, 64),
+        ("description", hook.description, 500),
+    )
+    limits += (("username", hook.username, 64), ("icon_url", hook.icon_url, 1024))
+    for what, value, limit in limits:
+        if len(value) > limit:
+            raise _incoming_invalid(what)
+
+
+def _check_override_fields(request: web.Request, hook: IncomingWebhook, old: IncomingWebhook | None) -> None:
+    """Overrides the settings forbid are dropped (kept as they were on update); then the name."""
+    settings = get_context(request).settings
+    if not settings.enable_post_username_override:
+        hook.username = old.username if old is not None else ""
+    if not settings.enable_post_icon_override:
+        hook.icon_url = old.icon_url if old is not None else ""
+    if hook.username and not _valid_username(hook.username):
+        raise AppError(400, "api.incoming_webhook.invalid_username.app_error", "Invalid username.")
+
+
+def _incoming_hook(request: web.Request, caller: User) -> tuple[IncomingWebhook, Channel]:
+    """The hook of the URL and its channel, after the checks of ``getIncomingHook``."""
+    state = get_context(request).state
+    hook_id = path_id(request, "hook_id")
+    _check_incoming_enabled(request)
+    hook = state.incoming_hook(hook_id)
+    if hook is None:
+        raise not_found("app.webhooks.get_incoming.app_error")
+    channel = state.channel(hook.channel_id)
+    restricted = channel.type != "O" and not can_read_channel(state, caller, channel.id)
+    if not _can_manage(state, caller, hook.team_id) or restricted:
+        raise forbidden()
+    return hook, channel
+
+
+@routes.post("/api/v4/hooks/incoming")
+async def create_incoming_hook(request: web.Request) -> web.Response:
+    """Create an incoming webhook for a channel the caller can read (201)."""
+    caller = require_user(request)
+    state = get_context(request).state
+    body = await read_model(request, IncomingWebhookBody, _INCOMING)
+    channel = state.channel(body.channel_id)
+    if not _can_manage(state, caller, channel.team_id) or not can_read_channel(state, caller, channel.id):
+        raise forbidden()
+    owner_id = caller.id
+    if body.user_id and body.user_id != caller.id:
+        owner_id = state.user(body.user_id).id
+    hook = IncomingWebhook(
+        id="",
+        create_at=0,
+        update_at=0,
+        user_id=owner_id,
+        channel_id=channel.id,
+        team_id=channel.team_id,
+        display_name=body.display_name,
+        description=body.description,
+        username=body.username,
+        icon_url=body.icon_url,
+        # Whoever may manage hooks may also bypass the lock, so the body's value stands.
+        channel_locked=body.channel_locked,
+    )
+    _check_incoming_enabled(request)
+    _check_override_fields(request, hook, None)
+    hook.id = state.ids.new_id()  # ``PreSave`` runs before ``IsValid``
+    hook.create_at = hook.update_at = now_ms()
+    _validate_incoming(hook)
+    return json_response(state.add_incoming_hook(hook).to_json(), status=201)
+
+
+@routes.get("/api/v4/hooks/incoming")
+async def get_incoming_hooks(request: web.Request) -> web.Response:
+    """A page of incoming webhooks, of one team (``team_id``) or all (system admins)."""
+    caller = require_user(request)
+    state = get_context(request).state
+    team_id = request.query.get("team_id", "")
+    allowed = _can_manage(state, caller, team_id) if team_id else caller.is_admin
+    if not allowed:
+        raise forbidden()
+    _check_incoming_enabled(request)
+    hooks = [
+        h for h in state.incoming_hooks.values() if not h.delete_at and (not team_id or h.team_id == team_id)
+    ]
+    page, per_page = paging(request)
+    listed = [h.to_json() for h in hooks[page * per_page : (page + 1) * per_page]]
+    if query_bool(request, "include_total_count", False):
+        return json_response({"incoming_webhooks": listed, "total_count": len(hooks)})
+    return json_response(listed)
+
+
+@routes.get("/api/v4/hooks/incoming/{hook_id}")
+async def get_incoming_hook(request: web.Request) -> web.Response:
+    """One incoming webhook."""
+    caller = require_user(request)
+    hook, _channel = _incoming_hook(request, caller)
+    return json_response(hook.to_json())
+
+
+@routes.put("/api/v4/hooks/incoming/{hook_id}")
+async def update_incoming_hook(request: web.Request) -> web.Response:
+    """Replace a hook's channel, names, overrides and lock; the real server answers 201."""
+    caller = require_user(request)
+    state = get_context(request).state
+    hook_id = path_id(request, "hook_id")
+    body = await read_model(request, IncomingWebhookBody, _INCOMING)
+    if body.id != hook_id:
+        raise invalid_body("hook_id")
+    _check_incoming_enabled(request)
+    old = state.incoming_hook(hook_id)
+    if old is None:
+        raise not_found("app.webhooks.get_incoming.app_error")
+    team_id = body.team_id or old.team_id
+    if team_id != old.team_id:
+        raise AppError(400, "api.webhook.team_mismatch.app_error")
+    channel = state.channel(body.channel_id)
+    if channel.team_id != team_id:
+        raise invalid_body("channel_id")
+    if not _can_manage(state, caller, channel.team_id):
+        raise forbidden()
+    if channel.type != "O" and not can_read_channel(state, caller, channel.id):
+        raise forbidden()
+    updated = IncomingWebhook(
+        id=old.id,
+        create_at=old.create_at,
+        update_at=old.update_at,
+        user_id=old.user_id,
+        channel_id=channel.id,
+        team_id=old.team_id,
+        display_name=body.display_name,
+        description=body.description,
+        username=body.username,
+        icon_url=body.icon_url,
+        channel_locked=body.channel_locked,
+    )
+    _check_override_fields(request, updated, old)
+    _validate_incoming(updated)
+    return json_response(state.replace_incoming_hook(updated).to_json(), status=201)
+
+
+@routes.delete("/api/v4/hooks/incoming/{hook_id}")
+async def delete_incoming_hook(request: web.Request) -> web.Response:
+    """Soft-delete an incoming webhook."""
+    caller = require_user(request)
+    hook, _channel = _incoming_hook(request, caller)
+    get_context(request).state.delete_incoming_hook(hook)
+    return status_ok()
+
+
+async def _incoming_payload(request: web.Request, hook_id: str) -> IncomingWebhookRequest:
+    """The payload as ``web/webhook.go`` reads it: a form's ``payload``, multipart fields, or JSON."""
+    raw = await read_body(request)
+    content_type = request.headers.get("Content-Type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if content_type and not _MEDIA_TYPE_RE.fullmatch(media_type):
+        raise AppError(400, "api.webhook.incoming.error", f"Webhook {hook_id}: invalid media type.")
+    if media_type == "application/x-www-form-urlencoded":
+        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        return decode_incoming_payload((form.get("payload") or [""])[0].encode())
+    if media_type == "multipart/form-data":
+        post = await request.post()
+        fields = {"text": "text", "username": "username", "iconurl": "icon_url", "channelname": "channel"}
+        fields |= {"type": "type", "iconemoji": "icon_emoji"}
+        payload = IncomingWebhookRequest()
+        for key, value in post.items():
+            name = fields.get(key.replace("_", "").lower())
+            if name is None or not isinstance(value, str):
+                raise AppError(400, "api.webhook.incoming.error", f"Webhook {hook_id}: invalid field {key}.")
+            setattr(payload, name, value)
+        return payload
+    return decode_incoming_payload(raw)
+
+
+@routes.post("/hooks/{hook_id:[A-Za-z0-9]+}")
+async def execute_incoming_hook(request: web.Request) -> web.Response:
+    """Post what an incoming webhook was sent; the answer is the text ``ok``."""
+    hook_id = request.match_info["hook_id"]
+    payload = await _incoming_payload(request, hook_id)
+    get_context(request).integrations.handle_incoming_webhook(hook_id, payload)
+    return web.Response(text="ok", content_type="text/plain")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
+
+import attrs
 from aiohttp import web
 
-from ..auth import can_manage_bot, require_user
+from ..auth import can_manage_bot, require_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body
-from ..models import User
+from ..models import AccessToken, User
 from ..state import State
-from .common import get_str, json_response, path_user_id, read_object, status_ok
+from .common import (
+    get_str,
+    json_response,
+    paging,
+    path_id,
+    path_user_id,
+    read_body,
+    read_model,
+    read_object,
+    status_ok,
+)
 
 routes = web.RouteTableDef()
 
@@ -76,3 +89,88 @@ async def list_tokens(request: web.Request) -> web.Response:
     _check_token_access(state, caller, target)
     tokens = [t.to_json() for t in state.tokens.values() if t.user_id == target.id]
     return json_response(tokens)
+
+
+@attrs.define
+class TokenSearch:
+    """``model.UserAccessTokenSearch``."""
+
+    term: str = ""
+
+
+def _token(state: State, token_id: str) -> AccessToken:
+    """The token or 404 ``app.user_access_token.get_by_user.app_error``."""
+    token = state.tokens.get(token_id)
+    if token is None:
+        raise AppError(404, "app.user_access_token.get_by_user.app_error", "Unable to get user access token.")
+    return token
+
+
+async def _token_id_of_body(request: web.Request) -> str:
+    """``token_id`` of a string-map body (``MapFromJSON``: anything else reads as empty)."""
+    try:
+        value = json.loads(await read_body(request))
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    token_id = value.get("token_id") if isinstance(value, dict) else None
+    return token_id if isinstance(token_id, str) else ""
+
+
+@routes.get("/api/v4/users/tokens")
+async def list_all_tokens(request: web.Request) -> web.Response:
+    """Every user's tokens, paged, without their values (``manage_system``)."""
+    require_admin(require_user(request))
+    page, per_page = paging(request)
+    tokens = list(get_context(request).state.tokens.values())
+    return json_response([t.to_json() for t in tokens[page * per_page : (page + 1) * per_page]])
+
+
+@routes.get("/api/v4/users/tokens/{token_id}")
+async def get_token(request: web.Request) -> web.Response:
+    """One token without its value (its user, a bot the caller manages, or an admin)."""
+    caller = require_user(request)
+    token_id = path_id(request, "token_id")
+    state = get_context(request).state
+    token = _token(state, token_id)
+    _check_token_access(state, caller, state.user(token.user_id))
+    return json_response(token.to_json())
+
+
+async def _set_token_active(request: web.Request, active: bool) -> web.Response:
+    caller = require_user(request)
+    token_id = await _token_id_of_body(request)
+    state = get_context(request).state
+    token = _token(state, token_id)
+    _check_token_access(state, caller, state.user(token.user_id))
+    state.set_token_active(token, active)
+    return status_ok()
+
+
+@routes.post("/api/v4/users/tokens/disable")
+async def disable_token(request: web.Request) -> web.Response:
+    """Disable a token: its session is revoked and it no longer authenticates."""
+    return await _set_token_active(request, False)
+
+
+@routes.post("/api/v4/users/tokens/enable")
+async def enable_token(request: web.Request) -> web.Response:
+    """Enable a disabled token again."""
+    return await _set_token_active(request, True)
+
+
+@routes.post("/api/v4/users/tokens/search")
+async def search_tokens(request: web.Request) -> web.Response:
+    """Tokens whose id, user id or user's username starts with ``term`` (``manage_system``)."""
+    require_admin(require_user(request))
+    search = await read_model(request, TokenSearch, "user_access_token_search")
+    if not search.term:
+        raise invalid_body("term")
+    state = get_context(request).state
+    term = search.term.lower()
+
+    def matches(token: AccessToken) -> bool:
+        user = state.users.get(token.user_id)
+        username = user.username if user is not None else ""
+        return any(v.lower().startswith(term) for v in (token.id, token.user_id, username))
+
+    return json_response([t.to_json() for t in state.tokens.values() if matches(t)])

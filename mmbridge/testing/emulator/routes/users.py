@@ -4,20 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 from aiohttp import BodyPartReader, web
 
-from ..auth import AUTH_COOKIE, can_read_channel, optional_user, require_self_or_admin, require_user
-from ..context import get_context
-from ..errors import AppError, invalid_body, not_found
+from ..auth import (
+    AUTH_COOKIE,
+    can_read_channel,
+    optional_user,
+    require_admin,
+    require_self_or_admin,
+    require_user,
+)
+from ..context import SESSION, get_context
+from ..errors import AppError, forbidden, invalid_body, invalid_url, not_found
 from ..ids import now_ms
 from ..images import default_png
-from ..models import User
+from ..models import (
+    DEFAULT_NOTIFY_PROPS,
+    DEFAULT_TIMEZONE,
+    ChannelMember,
+    Session,
+    TeamMember,
+    User,
+)
+from ..roles import BUILT_IN_ROLES
+from ..state import State
+from ..state.users import PASSWORD_RECOVERY_TTL_MS
 from ..validation import check_email, check_password, check_short_field, check_username
 from .common import (
     get_str,
     json_response,
+    paging,
+    path_id,
     path_user_id,
+    query_bool,
     read_id_list,
+    read_model,
     read_object,
     status_ok,
 )
@@ -39,7 +61,7 @@ async def login(request: web.Request) -> web.Response:
             "api.user.login.bot_login_forbidden.app_error",
             "Bot login is forbidden.",
         )
-    if user is None or not user.password or user.password != password or user.delete_at:
+    if user is None or not state.check_password(user, password) or user.delete_at:
         raise AppError(
             401,
             "api.user.login.invalid_credentials_email_username",
@@ -193,19 +215,30 @@ async def patch_user(request: web.Request) -> web.Response:
 
 @routes.put("/api/v4/users/{user_id}/active")
 async def set_active(request: web.Request) -> web.Response:
-    """Activate or deactivate a user; deactivation makes its tokens fail."""
+    """Activate or deactivate a user (admins; self-deactivation needs ``EnableUserDeactivation``,
+    off by default); deactivation makes its tokens fail."""
     caller = require_user(request)
     user_id = path_user_id(request)
-    require_self_or_admin(caller, user_id)
     state = get_context(request).state
-    user = state.user(user_id)
     body = await read_object(request, "active")
     active = body.get("active")
     if not isinstance(active, bool):
         raise invalid_body("active")
-    if active and not caller.is_admin:
-        raise AppError(403, "api.context.permissions.app_error")
-    state.set_active(user, active)
+    self_deactivation = not active and user_id == caller.id
+    if not self_deactivation and not caller.is_admin:
+        raise AppError(
+            403,
+            "api.user.update_active.permissions.app_error",
+            "You do not have the appropriate permissions.",
+        )
+    if self_deactivation and not caller.is_admin:
+        raise AppError(
+            401,
+            "api.user.update_active.not_enable.app_error",
+            "You cannot deactivate yourself because this feature is not enabled.",
+        )
+    state.set_active(state.user(user_id), active)
+    state.activation_status_changed()
     return status_ok()
 
 
@@ -296,3 +329,775 @@ async def update_status(request: web.Request) -> web.Response:
         raise invalid_body("status")
     state.user(user_id)
     return json_response(state.set_status(user_id, status))
+
+
+# --------------------------------------------------------------------------- Listing and lookup
+
+#: ``model.NewSystemRoleIDs``: assignable only with a license (``CustomPermissionsSchemes``).
+_LICENSED_SYSTEM_ROLES = frozenset(
+    {"system_user_manager", "system_read_only_admin", "system_manager", "system_custom_group_admin"}
+)
+_ROLE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+#: ``UserSearchDefaultLimit`` / ``UserSearchMaxLimit``.
+_SEARCH_DEFAULT_LIMIT = 100
+_SEARCH_MAX_LIMIT = 1000
+_STATUS_ORDER = {"online": 0, "away": 1, "dnd": 2}
+
+
+def _is_valid_role_name(name: str) -> bool:
+    """``model.IsValidRoleName``: 1-64 of ``[a-z0-9_]``."""
+    return 0 < len(name) <= 64 and set(name) <= _ROLE_NAME_CHARS
+
+
+def _role_list(request: web.Request, name: str, param: str) -> list[str]:
+    """``model.CleanRoleNames`` of a comma-separated query parameter; 400 naming ``param``."""
+    raw = request.query.get(name, "")
+    if not raw:
+        return []
+    roles = [r.strip() for r in raw.split(",")]
+    if not all(_is_valid_role_name(r) for r in roles):
+        raise invalid_body(param)
+    return roles
+
+
+def _can_view_team(state: State, user: User, team_id: str) -> bool:
+    """``view_team``: team members and system admins."""
+    return user.is_admin or state.is_team_member(team_id, user.id)
+
+
+@attrs.define(frozen=True)
+class _RoleFilter:
+    """``applyMultiRoleFilters`` of the user store: the listed system, team and channel roles,
+    any of which lets a user through (no roles: everyone)."""
+
+    system: list[str]
+    team: list[str]
+    channel: list[str]
+
+    def admits(self, state: State, user: User, team_id: str, channel_id: str) -> bool:
+        """Whether ``user`` holds one of the roles (team and channel roles in those scopes)."""
+        if not (self.system or self.team or self.channel):
+            return True
+        tests: list[bool] = []
+        user_roles = user.roles.split()
+        for role in self.system:
+            if role == "system_user":
+                tests.append(user.roles == "system_user")
+            elif role.startswith("system_"):
+                tests.append(role in user.roles)
+        team_member = state.team_members.get((team_id, user.id))
+        if team_member is not None:
+            tests += [_scheme_role(team_member, r, "team", user_roles) for r in self.team]
+        channel_member = state.channel_members.get((channel_id, user.id))
+        if channel_member is not None:
+            tests += [_scheme_role(channel_member, r, "channel", user_roles) for r in self.channel]
+        # Names the store does not know add no condition at all.
+        return any(tests) or not tests
+
+
+def _scheme_role(member: TeamMember | ChannelMember, role: str, scope: str, user_roles: list[str]) -> bool:
+    if role == f"{scope}_admin":
+        return member.scheme_admin and "system_guest" not in user_roles
+    if role == f"{scope}_user":
+        return member.scheme_user and not member.scheme_admin and "system_admin" not in user_roles
+    if role == f"{scope}_guest":
+        return member.scheme_guest
+    return False
+
+
+def _check_sort(sort: str, query: Any) -> None:
+    """The sort orders ``getUsers`` supports, each only with its filter."""
+    team_only = bool(query.get("in_team")) and not any(
+        query.get(k)
+        for k in ("not_in_team", "in_channel", "not_in_channel", "without_team", "in_group", "not_in_group")
+    )
+    allowed = {
+        "": True,
+        "last_activity_at": team_only,
+        "create_at": team_only,
+        "status": bool(query.get("in_channel")),
+        "admin": bool(query.get("in_channel")),
+    }
+    if not allowed.get(sort, False):
+        raise invalid_url("sort")
+
+
+def _sorted_users(state: State, users: list[User], sort: str, channel_id: str) -> list[User]:
+    by_name = sorted(users, key=lambda u: u.username)
+    if sort == "last_activity_at":
+        return sorted(by_name, key=lambda u: -int(state.status_of(u.id)["last_activity_at"]))
+    if sort == "create_at":
+        return sorted(by_name, key=lambda u: -u.create_at)
+    if sort == "status":
+        return sorted(by_name, key=lambda u: _STATUS_ORDER.get(str(state.status_of(u.id)["status"]), 3))
+    if sort == "admin":
+        return sorted(by_name, key=lambda u: not state.channel_members[(channel_id, u.id)].scheme_admin)
+    return by_name
+
+
+def _candidates(request: web.Request, caller: User) -> tuple[list[User], bool]:
+    """The users of the filter ``getUsers`` picks (in its order of precedence), after its
+    permission check, and whether the role and activity filters apply to them."""
+    state = get_context(request).state
+    query = request.query
+    in_team, not_in_team = query.get("in_team", ""), query.get("not_in_team", "")
+    in_channel, not_in_channel = query.get("in_channel", ""), query.get("not_in_channel", "")
+    constrained = query_bool(request, "group_constrained", False)
+    users = list(state.users.values())
+    if query_bool(request, "without_team", False):
+        # ``list_users_without_team``: system admins (and user managers) only.
+        require_admin(caller)
+        teams = {u for (_, u), m in state.team_members.items() if not m.delete_at}
+        return [u for u in users if u.id not in teams], True
+    if not_in_channel:
+        if not can_read_channel(state, caller, not_in_channel):
+            raise forbidden()
+        if constrained:  # no group is synced to anything
+            return [], False
+        return [
+            u
+            for u in users
+            if state.is_team_member(in_team, u.id)
+            and not state.is_channel_member(not_in_channel, u.id)
+            and not u.delete_at
+        ], False
+    if not_in_team:
+        if not _can_view_team(state, caller, not_in_team):
+            raise forbidden()
+        if constrained:
+            return [], False
+        return [u for u in users if not state.is_team_member(not_in_team, u.id)], False
+    if in_team:
+        if not _can_view_team(state, caller, in_team):
+            raise forbidden()
+        # The team query wins over in_channel; the activity and creation orders take no filters.
+        users = [u for u in users if state.is_team_member(in_team, u.id)]
+        return users, query.get("sort", "") not in ("last_activity_at", "create_at")
+    if in_channel:
+        if not can_read_channel(state, caller, in_channel):
+            raise forbidden()
+        return [u for u in users if state.is_channel_member(in_channel, u.id)], True
+    for key in ("in_group", "not_in_group"):
+        if query.get(key):
+            # requireGroupAccess: the emulated server has no groups, so none is found.
+            raise not_found("app.group.no_rows")
+    return users, True
+
+
+@routes.get("/api/v4/users")
+async def get_users(request: web.Request) -> web.Response:
+    """Users, filtered by team, channel, activity and roles, sorted and paged as ``getUsers``."""
+    caller = require_user(request)
+    state = get_context(request).state
+    query = request.query
+    if query.get("not_in_channel") and not query.get("in_team"):
+        raise invalid_url("team_id")
+    sort = query.get("sort", "")
+    _check_sort(sort, query)
+    active, inactive = query_bool(request, "active", False), query_bool(request, "inactive", False)
+    if active and inactive:
+        raise invalid_url("inactive")
+    roles = _RoleFilter(
+        _role_list(request, "roles", "roles"),
+        _role_list(request, "team_roles", "teamRoles") if query.get("in_team") else [],
+        _role_list(request, "channel_roles", "channelRoles") if query.get("in_channel") else [],
+    )
+    users, filtered = _candidates(request, caller)
+    if filtered:
+        role = query.get("role", "")
+        team_id, channel_id = query.get("in_team", ""), query.get("in_channel", "")
+        users = [
+            u
+            for u in users
+            if (role in u.roles)
+            and not (active and u.delete_at)
+            and not (inactive and not u.delete_at)
+            and roles.admits(state, u, team_id, channel_id)
+        ]
+    page, per_page = paging(request)
+    ordered = _sorted_users(state, users, sort, query.get("in_channel", ""))
+    return json_response([u.to_json() for u in ordered[page * per_page : (page + 1) * per_page]])
+
+
+@routes.post("/api/v4/users/usernames")
+async def get_users_by_usernames(request: web.Request) -> web.Response:
+    """Users for a list of usernames; unknown names are skipped."""
+    require_user(request)
+    state = get_context(request).state
+    names = await read_id_list(request, "usernames")
+    if not names:
+        raise invalid_body("usernames")
+    wanted = set(names)
+    found = sorted((u for u in state.users.values() if u.username in wanted), key=lambda u: u.username)
+    return json_response([u.to_json() for u in found])
+
+
+@routes.post("/api/v4/users/group_channels")
+async def get_users_by_group_channels(request: web.Request) -> web.Response:
+    """For each group message of the caller among the ids, its other members."""
+    caller = require_user(request)
+    state = get_context(request).state
+    ids = await read_id_list(request, "channel_ids")
+    if not ids:
+        raise invalid_body("channel_ids")
+    result: dict[str, list[dict[str, Any]]] = {}
+    for channel_id in dict.fromkeys(ids):
+        channel = state.channels.get(channel_id)
+        if channel is None or channel.type != "G" or not state.is_channel_member(channel_id, caller.id):
+            continue
+        members = [state.users[u] for u in state.channel_member_ids(channel_id) if u != caller.id]
+        if members:
+            result[channel_id] = [u.to_json() for u in members]
+    return json_response(result)
+
+
+@routes.get("/api/v4/users/email/{email}")
+async def get_user_by_email(request: web.Request) -> web.Response:
+    """A user by email address (``ShowEmailAddress`` is on by default)."""
+    require_user(request)
+    email = request.match_info["email"]
+    try:
+        check_email(email)
+    except AppError:
+        raise invalid_url("email") from None
+    user = get_context(request).state.user_by_email(email)
+    if user is None:
+        raise not_found("app.user.missing_account.const")
+    return json_response(user.to_json())
+
+
+def _autocomplete_matches(user: User, term: str) -> bool:
+    """Prefix match on username, names and nickname (never the email), active users only."""
+    if user.delete_at:
+        return False
+    fields = (user.username, user.first_name, user.last_name, user.nickname)
+    return not term or any(f.lower().startswith(term) for f in fields)
+
+
+@routes.get("/api/v4/users/autocomplete")
+async def autocomplete_users(request: web.Request) -> web.Response:
+    """Users for an @-mention: in the channel and out of it, in the team, or anywhere."""
+    caller = require_user(request)
+    state = get_context(request).state
+    channel_id = request.query.get("in_channel", "")
+    team_id = request.query.get("in_team", "")
+    term = request.query.get("name", "").strip().lower().lstrip("@")
+    limit_raw = request.query.get("limit", "")
+    try:
+        limit = min(int(limit_raw), _SEARCH_MAX_LIMIT) if limit_raw else _SEARCH_DEFAULT_LIMIT
+    except ValueError:
+        limit = 0
+    if channel_id and not can_read_channel(state, caller, channel_id):
+        raise forbidden()
+    if team_id and not _can_view_team(state, caller, team_id):
+        raise forbidden()
+    matches = sorted(
+        (u for u in state.users.values() if _autocomplete_matches(u, term)), key=lambda u: u.username
+    )
+    if channel_id:
+        if not team_id:
+            raise AppError(
+                500,
+                "api.user.autocomplete_users.missing_team_id.app_error",
+                "Team id parameter is required to autocomplete by channel.",
+            )
+        inside = [u for u in matches if state.is_channel_member(channel_id, u.id)]
+        outside = [
+            u
+            for u in matches
+            if state.is_team_member(team_id, u.id) and not state.is_channel_member(channel_id, u.id)
+        ]
+        body: dict[str, Any] = {"users": [u.to_json() for u in inside[:limit]]}
+        if outside[:limit]:
+            body["out_of_channel"] = [u.to_json() for u in outside[:limit]]
+        return json_response(body)
+    if team_id:
+        matches = [u for u in matches if state.is_team_member(team_id, u.id)]
+    return json_response({"users": [u.to_json() for u in matches[:limit]]})
+
+
+@routes.get("/api/v4/users/known")
+async def get_known_users(request: web.Request) -> web.Response:
+    """Ids of the users the caller shares a channel with."""
+    caller = require_user(request)
+    state = get_context(request).state
+    mine = {c for (c, u) in state.channel_members if u == caller.id}
+    known = dict.fromkeys(u for (c, u) in state.channel_members if c in mine and u != caller.id)
+    return json_response(list(known))
+
+
+@routes.get("/api/v4/users/stats")
+async def get_users_stats(request: web.Request) -> web.Response:
+    """``total_users_count``: active accounts, bots included."""
+    require_user(request)
+    users = get_context(request).state.users.values()
+    return json_response({"total_users_count": sum(1 for u in users if not u.delete_at)})
+
+
+@routes.get("/api/v4/users/stats/filtered")
+async def get_filtered_users_stats(request: web.Request) -> web.Response:
+    """A user count with filters (``sysconsole_read_user_management_users``: admins)."""
+    caller = require_user(request)
+    state = get_context(request).state
+    team_id = request.query.get("in_team", "")
+    channel_id = request.query.get("in_channel", "")
+    roles = _RoleFilter(
+        _role_list(request, "roles", "roles"),
+        _role_list(request, "team_roles", "teamRoles") if team_id else [],
+        _role_list(request, "channel_roles", "channelRoles") if channel_id else [],
+    )
+    require_admin(caller)
+    deleted = query_bool(request, "include_deleted", False)
+    bots = query_bool(request, "include_bots", False)
+    count = sum(
+        1
+        for u in state.users.values()
+        if (deleted or not u.delete_at)
+        and (bots or not u.is_bot)
+        and (not team_id or state.is_team_member(team_id, u.id))
+        and (not channel_id or state.is_channel_member(channel_id, u.id))
+        and roles.admits(state, u, team_id, channel_id)
+    )
+    return json_response({"total_users_count": count})
+
+
+@routes.get("/api/v4/users/invalid_emails")
+async def get_users_with_invalid_emails(request: web.Request) -> web.Response:
+    """Active email accounts outside ``RestrictCreationToDomains``: with no restriction (the
+    default) that is every one of them, as the store's query has no domain to exclude."""
+    require_admin(require_user(request))
+    page, per_page = paging(request)
+    users = [
+        u
+        for u in get_context(request).state.users.values()
+        if not u.is_bot and u.roles != "system_guest" and not u.delete_at and not u.auth_service
+    ]
+    return json_response([u.to_json() for u in users[page * per_page : (page + 1) * per_page]])
+
+
+@routes.get("/api/v4/limits/server")
+async def get_server_limits(request: web.Request) -> web.Response:
+    """The unlicensed user limits (soft 2500, hard 5000); non-admins get zeros."""
+    caller = require_user(request)
+    users = get_context(request).state.users.values()
+    limits = {"maxUsersLimit": 2500, "maxUsersHardLimit": 5000}
+    active = sum(1 for u in users if not u.delete_at and not u.is_bot)
+    if not caller.is_admin:
+        limits, active = {"maxUsersLimit": 0, "maxUsersHardLimit": 0}, 0
+    return json_response(
+        {**limits, "activeUserCount": active, "lastAccessiblePostTime": 0, "postHistoryLimit": 0}
+    )
+
+
+# --------------------------------------------------------------------------- Account changes
+
+
+@attrs.define
+class _UserBody:
+    """The ``model.User`` that ``PUT /users/{user_id}`` decodes (fields a client may send)."""
+
+    id: str = ""
+    username: str = ""
+    email: str = ""
+    password: str = ""
+    nickname: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    position: str = ""
+    roles: str = ""
+    locale: str = ""
+    props: dict[str, str] = attrs.field(factory=dict)
+    notify_props: dict[str, str] = attrs.field(factory=dict)
+    timezone: dict[str, str] = attrs.field(factory=dict)
+
+
+def _replacement(state: State, user: User, body: _UserBody) -> dict[str, Any]:
+    """The new field values of a full update, validated as ``User.IsValid`` and the store do."""
+    username = check_username(body.username)
+    email = check_email(body.email)
+    for key in ("nickname", "first_name", "last_name"):
+        check_short_field(getattr(body, key), key)
+    if len(body.position) > 128:
+        raise AppError(400, "model.user.is_valid.position.app_error", "Invalid position.")
+    if user.auth_service and username != user.username:
+        raise AppError(
+            409,
+            "api.user.update_user.login_provider_attribute_set.app_error",
+            "Field 'username' must be set through the user's login provider.",
+        )
+    state.require_free_username(username, owner_id=user.id)
+    state.require_free_email(email, owner_id=user.id)
+    return {
+        "username": username,
+        "email": email,
+        "nickname": body.nickname,
+        "first_name": body.first_name,
+        "last_name": body.last_name,
+        "position": body.position,
+        "locale": body.locale or "en",
+        "props": dict(body.props),
+        # PreUpdate puts back the defaults of an empty map.
+        "notify_props": dict(body.notify_props) or dict(DEFAULT_NOTIFY_PROPS),
+        "timezone": dict(body.timezone) or dict(DEFAULT_TIMEZONE),
+    }
+
+
+@routes.put("/api/v4/users/{user_id}")
+async def update_user(request: web.Request) -> web.Response:
+    """Replace a user's profile (self or ``edit_other_users``); roles and activity are kept."""
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    state = get_context(request).state
+    body = await read_model(request, _UserBody, "user")
+    if body.id != user_id:
+        raise invalid_body("user_id")
+    if "system_admin" in body.roles.split() and not caller.is_admin:
+        raise forbidden()
+    require_self_or_admin(caller, user_id)
+    user = state.user(user_id)
+    changes_email = body.email and body.email.lower() != user.email and caller.id == user_id
+    # A new address of one's own needs the password (DoubleCheckPassword).
+    if changes_email and not state.check_password(user, body.password):
+        raise invalid_body("password")
+    state.update_user(user, _replacement(state, user, body))
+    return json_response(user.to_json())
+
+
+@routes.delete("/api/v4/users/{user_id}")
+async def delete_user(request: web.Request) -> web.Response:
+    """Deactivate a user (``permanent=true`` needs ``EnableAPIUserDeletion``, off by default)."""
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    require_self_or_admin(caller, user_id)
+    state = get_context(request).state
+    if user_id == caller.id and not caller.is_admin:
+        # TeamSettings.EnableUserDeactivation is off by default.
+        raise AppError(
+            401,
+            "api.user.update_active.not_enable.app_error",
+            "You cannot deactivate yourself because this feature is not enabled.",
+        )
+    user = state.user(user_id)
+    if user.is_admin and not caller.is_admin:
+        raise forbidden()
+    if query_bool(request, "permanent", False):
+        raise AppError(
+            401,
+            "api.user.delete_user.not_enabled.app_error",
+            "Permanent delete feature is not enabled. Please contact your System Administrator.",
+        )
+    state.set_active(user, False)
+    return status_ok()
+
+
+@routes.delete("/api/v4/users")
+async def permanent_delete_all_users(request: web.Request) -> web.Response:
+    """Local mode only: over HTTP the API's catch-all route answers 404."""
+    raise AppError(404, "api.context.404.app_error")
+
+
+@attrs.define
+class _RolesBody:
+    roles: str = ""
+
+
+@routes.put("/api/v4/users/{user_id}/roles")
+async def update_user_roles(request: web.Request) -> web.Response:
+    """Set a user's system roles (``manage_roles``); ``user_role_updated`` goes to that user."""
+    caller = require_user(request)
+    user_id = path_id(request, "user_id")
+    state = get_context(request).state
+    body = await read_model(request, _RolesBody, "roles")
+    names = body.roles.split()
+    if not all(_is_valid_role_name(r) for r in names) or names == ["system_admin"]:
+        raise invalid_body("roles")
+    if any(r in _LICENSED_SYSTEM_ROLES for r in names):
+        raise AppError(
+            400, "api.user.update_user_roles.license.app_error", "Role management requires a license."
+        )
+    require_admin(caller)
+    user = state.users.get(user_id)
+    if user is None:
+        raise AppError(400, "app.user.missing_account.const")
+    unknown = next((r for r in names if r not in BUILT_IN_ROLES), None)
+    if unknown is not None:
+        raise AppError(400, "app.role.check_roles_exist.role_not_found", "The provided role does not exist.")
+    if user.is_admin and "system_admin" not in body.roles:
+        admins = [u for u in state.users.values() if u.is_admin and not u.is_bot]
+        if len(admins) <= 1:
+            raise AppError(
+                400, "app.user.update.lastAdmin.app_error", "You cannot demote the last system admin."
+            )
+    state.set_user_roles(user, body.roles)
+    return status_ok()
+
+
+@routes.post("/api/v4/users/{user_id}/promote")
+async def promote_guest_to_user(request: web.Request) -> web.Response:
+    """Promote a guest (``promote_guest``); without a license no account is a guest."""
+    require_admin(require_user(request))
+    get_context(request).state.user(path_id(request, "user_id"))
+    raise AppError(
+        501, "api.user.promote_guest_to_user.no_guest.app_error", "Unable to convert a non-guest user."
+    )
+
+
+@routes.post("/api/v4/users/{user_id}/demote")
+async def demote_user_to_guest(request: web.Request) -> web.Response:
+    """Guest accounts need a license: 501 on an unlicensed server."""
+    require_user(request)
+    path_id(request, "user_id")
+    raise AppError(
+        501, "api.team.demote_user_to_guest.license.error", "Your license does not support guest accounts."
+    )
+
+
+# --------------------------------------------------------------------------- Profile image
+
+
+@routes.delete("/api/v4/users/{user_id}/image")
+async def set_default_image(request: web.Request) -> web.Response:
+    """Go back to the generated profile picture (self or ``edit_other_users``)."""
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    require_self_or_admin(caller, user_id)
+    state = get_context(request).state
+    state.reset_profile_image(state.user(user_id))
+    return status_ok()
+
+
+@routes.get("/api/v4/users/{user_id}/image/default")
+async def get_default_image(request: web.Request) -> web.Response:
+    """The generated profile picture, whatever image the user uploaded."""
+    require_user(request)
+    get_context(request).state.user(path_user_id(request))
+    return web.Response(
+        body=default_png(), content_type="image/png", headers={"Cache-Control": "max-age=86400, private"}
+    )
+
+
+# --------------------------------------------------------------------------- Passwords and email
+
+
+@attrs.define
+class _PasswordBody:
+    current_password: str = ""
+    new_password: str = ""
+    already_hashed: str = ""
+
+
+def _session_token(request: web.Request) -> str:
+    session: Session | None = request.get(SESSION)
+    return session.token if session is not None else ""
+
+
+@routes.put("/api/v4/users/{user_id}/password")
+async def update_password(request: web.Request) -> web.Response:
+    """Change a password: one's own with the current one, another's as an admin; the user's
+    other login sessions are revoked (``TerminateSessionsOnPasswordChange``)."""
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    state = get_context(request).state
+    body = await read_model(request, _PasswordBody, "password")
+    user = state.users.get(user_id)
+    may_set = user is not None and caller.is_admin
+    if body.already_hashed == "true":
+        if not may_set:
+            if user_id == caller.id:
+                raise AppError(401, "api.user.update_password.user_and_hashed.app_error")
+            raise AppError(403, "api.user.update_password.context.app_error")
+    elif user_id == caller.id:
+        if not body.current_password:
+            raise invalid_body("current_password")
+        user = state.user(user_id)
+        if user.auth_data:
+            raise AppError(400, "api.user.update_password.oauth.app_error")
+        if not state.check_password(user, body.current_password):
+            raise AppError(
+                400, "api.user.update_password.incorrect.app_error", "The current password is incorrect."
+            )
+        check_password(body.new_password)
+    elif may_set:
+        check_password(body.new_password)
+    else:
+        raise AppError(
+            403, "api.user.update_password.context.app_error", "Update password failed: not permitted."
+        )
+    assert user is not None
+    keep = _session_token(request) if caller.id == user.id else ""
+    state.set_password(user, body.new_password, keep_token=keep)
+    return status_ok()
+
+
+@attrs.define
+class _ResetBody:
+    token: str = ""
+    new_password: str = ""
+
+
+@routes.post("/api/v4/users/password/reset")
+async def reset_password(request: web.Request) -> web.Response:
+    """Set a new password with a recovery token (as sent by ``/password/reset/send``)."""
+    state = get_context(request).state
+    body = await read_model(request, _ResetBody, "password_reset")
+    if len(body.token) != 64:
+        raise invalid_body("token")
+    token = state.email_tokens.get(body.token)
+    if token is None or token.kind != "password_recovery":
+        raise AppError(400, "api.user.reset_password.invalid_link.app_error", "The reset link is not valid.")
+    user = state.users.get(token.user_id)
+    if now_ms() - token.create_at >= PASSWORD_RECOVERY_TTL_MS or user is None or user.email != token.email:
+        raise AppError(400, "api.user.reset_password.link_expired.app_error", "The reset link has expired.")
+    check_password(body.new_password)
+    state.set_password(user, body.new_password)
+    state.use_email_token(token)
+    return status_ok()
+
+
+@attrs.define
+class _EmailBody:
+    email: str = ""
+
+
+@routes.post("/api/v4/users/password/reset/send")
+async def send_password_reset(request: web.Request) -> web.Response:
+    """Start a password reset: OK for any address (email is off here, so nothing is sent)."""
+    state = get_context(request).state
+    body = await read_model(request, _EmailBody, "email")
+    if not body.email:
+        raise invalid_body("email")
+    user = state.user_by_email(body.email)
+    if user is not None:
+        if user.auth_data:
+            raise AppError(400, "api.user.send_password_reset.sso.app_error")
+        state.new_email_token("password_recovery", user)
+    return status_ok()
+
+
+@attrs.define
+class _TokenBody:
+    token: str = ""
+
+
+@routes.post("/api/v4/users/email/verify")
+async def verify_email(request: web.Request) -> web.Response:
+    """Verify an address with the token of a verification email."""
+    state = get_context(request).state
+    body = await read_model(request, _TokenBody, "token")
+    if len(body.token) != 64:
+        raise invalid_body("token")
+    token = state.email_tokens.get(body.token)
+    user = state.users.get(token.user_id) if token is not None and token.kind == "verify_email" else None
+    if token is None or user is None:
+        raise AppError(400, "api.user.verify_email.bad_link.app_error", "Bad verify email link.")
+    state.verify_email(user)
+    state.use_email_token(token)
+    return status_ok()
+
+
+@routes.post("/api/v4/users/email/verify/send")
+async def send_verification_email(request: web.Request) -> web.Response:
+    """Send a verification email: OK whether or not the address is known (email is off)."""
+    state = get_context(request).state
+    body = await read_model(request, _EmailBody, "email")
+    if not body.email:
+        raise invalid_body("email")
+    user = state.user_by_email(body.email)
+    if user is not None:
+        state.new_email_token("verify_email", user)
+    return status_ok()
+
+
+@routes.post("/api/v4/users/{user_id}/email/verify/member")
+async def verify_member_email(request: web.Request) -> web.Response:
+    """Mark a user's email verified (``manage_system``); answers the user as read before."""
+    caller = require_user(request)
+    state = get_context(request).state
+    user = state.user(path_user_id(request))
+    require_admin(caller)
+    before = user.to_json()
+    state.verify_email(user)
+    return json_response(before)
+
+
+@routes.post("/api/v4/users/{user_id}/reset_failed_attempts")
+async def reset_failed_attempts(request: web.Request) -> web.Response:
+    """Unlock an account locked by wrong passwords (``sysconsole_write_user_management_users``)."""
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    require_admin(caller)
+    state = get_context(request).state
+    state.reset_failed_attempts(state.user(user_id))
+    return status_ok()
+
+
+# --------------------------------------------------------------------------- Other per-user reads
+
+
+@routes.get("/api/v4/users/{user_id}/audits")
+async def get_user_audits(request: web.Request) -> web.Response:
+    """A user's audit records: the emulator keeps none."""
+    caller = require_user(request)
+    require_self_or_admin(caller, path_user_id(request))
+    return json_response([])
+
+
+@attrs.define
+class _TermsBody:
+    termsOfServiceId: str | None = None
+    accepted: bool | None = None
+
+
+@routes.post("/api/v4/users/{user_id}/terms_of_service")
+async def save_terms_of_service(request: web.Request) -> web.Response:
+    """Accept or reject terms of service: none exist (custom terms are off), so 404."""
+    require_user(request)
+    body = await read_model(request, _TermsBody, "terms_of_service")
+    if body.termsOfServiceId is None:
+        raise invalid_body("termsOfServiceId")
+    if body.accepted is None:
+        raise invalid_body("accepted")
+    raise AppError(404, "app.terms_of_service.get.no_rows.app_error", "No terms of service found.")
+
+
+@routes.get("/api/v4/users/{user_id}/terms_of_service")
+async def get_terms_of_service(request: web.Request) -> web.Response:
+    """The caller's latest terms of service answer: never given here, so 404."""
+    require_user(request)
+    raise AppError(
+        404,
+        "app.user_terms_of_service.get_by_user.no_rows.app_error",
+        "No terms of service found for this user.",
+    )
+
+
+@routes.get("/api/v4/users/{user_id}/uploads")
+async def get_uploads(request: web.Request) -> web.Response:
+    """The caller's unfinished upload sessions (only one's own): the emulator has none."""
+    caller = require_user(request)
+    if path_user_id(request) != caller.id:
+        raise AppError(403, "api.user.get_uploads_for_user.forbidden.app_error", "Failed to get uploads.")
+    return json_response([])
+
+
+@routes.get("/api/v4/users/{user_id}/channel_members")
+async def get_channel_members_for_user(request: web.Request) -> web.Response:
+    """Every channel membership of a user, with its team's name (self or ``edit_other_users``)."""
+    caller = require_user(request)
+    user_id = path_user_id(request)
+    require_self_or_admin(caller, user_id)
+    state = get_context(request).state
+    page, per_page = paging(request)
+    members = [m for (_, u), m in state.channel_members.items() if u == user_id]
+    result: list[dict[str, Any]] = []
+    for member in members[page * per_page : (page + 1) * per_page]:
+        team = state.teams.get(state.channels[member.channel_id].team_id)
+        result.append(
+            {
+                **member.to_json(),
+                "team_display_name": team.display_name if team else "",
+                "team_name": team.name if team else "",
+                "team_update_at": team.update_at if team else 0,
+            }
+        )
+    return json_response(result)

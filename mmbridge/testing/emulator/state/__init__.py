@@ -9,11 +9,15 @@ builds on; :class:`State` is all of them.
 from __future__ import annotations
 
 from .base import DEFAULT_CHANNELS, StateData, direct_channel_name, group_channel_name
-from .preferences import PreferenceState
-from .teams import TeamState
+from .bots import BotState
+from .categories import CategoryState
+from .emoji import EmojiState
+from .incoming_webhooks import IncomingWebhookState
+from .status import StatusState
+from .threads import ThreadState
 
 __all__ = ["DEFAULT_CHANNELS", "State", "StateData", "direct_channel_name", "group_channel_name"]
 
 
-class State(TeamState, PreferenceState):
+class State(IncomingWebhookState, BotState, StatusState, CategoryState, ThreadState, EmojiState):
     """All data of one emulated server, and every change made to it."""

@@ -193,3 +193,139 @@ class ChannelState(ReactionState):
         self.events.publish(
             "channel_deleted", {"channel_id": channel.id, "delete_at": channel.delete_at}, broadcast
         )
+
+    # --- reads shared by the channel routes -------------------------------------------------
+
+    def channels_of_user(self, user_id: str, team_id: str | None, *, include_deleted: bool) -> list[Channel]:
+        """The channels a user is a member of: of one team plus DMs and GMs (``team_id`` given), or
+        of every team (``None``); ordered by id as the store pages them."""
+        found = [self.channels[cid] for (cid, uid) in self.channel_members if uid == user_id]
+        found = [
+            c
+            for c in found
+            if (team_id is None or c.team_id in (team_id, "")) and (include_deleted or not c.delete_at)
+        ]
+        return sorted(found, key=lambda c: c.id)
+
+    def active_member_ids(self, channel_id: str) -> list[str]:
+        """Members of a channel whose accounts are active (what ``member_count`` counts)."""
+        return [u for u in self.channel_member_ids(channel_id) if not self.user(u).delete_at]
+
+    # --- membership changes -----------------------------------------------------------------
+
+    def member_updated(self, member: ChannelMember) -> None:
+        """``updateChannelMember``: bump ``last_update_at`` and tell that user's sessions."""
+        member.last_update_at = max(now_ms(), member.last_update_at + 1)
+        self.events.publish(
+            "channel_member_updated",
+            {"channelMember": dumps(member.to_json())},
+            Broadcast(user_id=member.user_id),
+        )
+
+    def set_member_notify_props(self, member: ChannelMember, props: dict[str, str]) -> None:
+        """Merge the given notify props into the member's and announce the member."""
+        member.notify_props.update(props)
+        self.member_updated(member)
+
+    def set_member_roles(
+        self, member: ChannelMember, *, scheme_user: bool, scheme_admin: bool, explicit_roles: str = ""
+    ) -> None:
+        """Set the scheme flags (and explicit roles) of a member and announce the member."""
+        member.scheme_user = scheme_user
+        member.scheme_admin = scheme_admin
+        member.explicit_roles = explicit_roles
+        self.member_updated(member)
+
+    def view_channels(self, user_id: str, channel_ids: list[str]) -> dict[str, int]:
+        """``MarkChannelsAsViewed``: the user's memberships of these channels read up to their
+        last post; ``channel_viewed`` to the user for each. Returns each channel's last post time
+        (400 when none of the ids is a channel, as ``UpdateLastViewedAt``)."""
+        ids = list(dict.fromkeys(channel_ids))
+        times = {i: self.channels[i].last_post_at for i in ids if i in self.channels}
+        if not times:
+            raise AppError(
+                400,
+                "app.channel.update_last_viewed_at.app_error",
+                "Unable to update the last viewed at time.",
+            )
+        for channel_id, last_post_at in times.items():
+            member = self.channel_members.get((channel_id, user_id))
+            if member is None:
+                continue
+            channel = self.channels[channel_id]
+            member.last_viewed_at = max(member.last_viewed_at, last_post_at)
+            member.last_update_at = max(member.last_update_at, member.last_viewed_at)
+            member.msg_count = max(member.msg_count, channel.total_msg_count)
+            member.msg_count_root = max(member.msg_count_root, channel.total_msg_count_root)
+            member.mention_count = member.mention_count_root = member.urgent_mention_count = 0
+        for channel_id in ids:
+            self.events.publish("channel_viewed", {"channel_id": channel_id}, Broadcast(user_id=user_id))
+        return times
+
+    # --- channel changes --------------------------------------------------------------------
+
+    def restore_channel(self, channel: Channel, actor: User) -> None:
+        """Unarchive: ``channel_restored`` to the team, then the ``system_channel_restored`` post."""
+        channel.delete_at = 0
+        channel.update_at = max(now_ms(), channel.update_at + 1)
+        self.events.publish(
+            "channel_restored", {"channel_id": channel.id}, Broadcast(team_id=channel.team_id)
+        )
+        self.system_post(
+            channel,
+            actor.id,
+            "system_channel_restored",
+            f"{actor.username} unarchived the channel",
+            {"username": actor.username},
+        )
+
+    def convert_channel(self, channel: Channel, channel_type: str, actor: User) -> None:
+        """Change O <-> P: ``channel_updated``, the privacy post, then ``channel_converted``."""
+        channel.type = channel_type
+        self.channel_updated(channel)
+        message = (
+            "This channel has been converted to a Public Channel and can be joined by any team member."
+            if channel_type == "O"
+            else "This channel has been converted to a Private Channel."
+        )
+        self.system_post(
+            channel, actor.id, "system_change_chan_privacy", message, {"username": actor.username}
+        )
+        self.events.publish(
+            "channel_converted", {"channel_id": channel.id}, Broadcast(team_id=channel.team_id)
+        )
+
+    def move_channel(self, channel: Channel, team: Team, actor: User, *, force: bool) -> None:
+        """``MoveChannel``: drop deactivated members (and, with ``force``, those not on the new
+        team), move the channel, write the move post and announce the channel."""
+        for user_id in self.channel_member_ids(channel.id):
+            user = self.user(user_id)
+            if user.delete_at or (force and not self.is_team_member(team.id, user_id)):
+                self.remove_channel_member(channel, user, actor.id)
+        strangers = [u for u in self.channel_member_ids(channel.id) if not self.is_team_member(team.id, u)]
+        if strangers:
+            raise AppError(
+                400,
+                "app.channel.move_channel.members_do_not_match.error",
+                "Unable to move a channel unless all its members are on the destination team.",
+            )
+        if self.channel_by_name(team.id, channel.name) is not None:
+            raise AppError(
+                400,
+                "store.sql_channel.update.exists.app_error",
+                "A channel with that handle already exists.",
+            )
+        old_team = self.team(channel.team_id)
+        channel.team_id = team.id
+        self.forget_channel_in_sidebars(channel.id)
+        self.system_post(
+            channel,
+            actor.id,
+            "system_move_channel",
+            f"This channel has been moved to this team from {old_team.display_name}.",
+            {},
+        )
+        self.channel_updated(channel)
+
+    def forget_channel_in_sidebars(self, channel_id: str) -> None:
+        """Hook for the sidebar layer (``UpdateSidebarChannelCategoryOnMove``); nothing here."""

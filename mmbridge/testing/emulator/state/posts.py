@@ -2,23 +2,115 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any
 
-from ..events import Broadcast
+import attrs
+
+from ..events import Broadcast, EventBus
 from ..ids import now_ms
 from ..models import (
     Channel,
+    ChannelMember,
     Post,
     User,
     dumps,
     generate_action_ids,
     hashtags_of,
 )
+from ..settings import EmulatorSettings
 from .users import UserState
+
+_MENTION_RE = re.compile(r"@([a-z0-9][a-z0-9.\-_]*)", re.IGNORECASE)
+_CHANNEL_WIDE = frozenset({"channel", "all", "here"})
 
 
 class PostState(UserState):
     """Posts: creation, edits, deletion, system posts, and their events."""
+
+    def __init__(self, settings: EmulatorSettings, events: EventBus) -> None:
+        super().__init__(settings, events)
+        #: ``PostReminders`` rows: (user id, post id) -> target time (seconds since the epoch).
+        self.post_reminders: dict[tuple[str, str], int] = {}
+
+    def mentions_user(self, post: Post, user: User, channel: Channel) -> bool:
+        """Whether ``post`` mentions ``user`` (``@username``, ``@channel``/``@all``/``@here``,
+        or any post of someone else in a DM), as the server counts mentions."""
+        if post.user_id == user.id or post.type.startswith("system_"):
+            return False
+        if channel.type == "D":
+            return True
+        names = {m.rstrip(".-_").lower() for m in _MENTION_RE.findall(post.message)}
+        return user.username in names or bool(names & _CHANNEL_WIDE)
+
+    def mentioned_user_ids(self, post: Post) -> list[str]:
+        """``getExplicitMentionsAndKeywords``: who ``post`` mentions, its author excluded.
+
+        Every other member of a DM or GM; elsewhere the members named by ``@username``, or all
+        members for ``@channel``/``@all``.
+        """
+        channel = self.channels.get(post.channel_id)
+        if channel is None:
+            return []
+        members = [u for u in self.channel_member_ids(channel.id) if u != post.user_id]
+        names = {m.rstrip(".-_").lower() for m in _MENTION_RE.findall(post.message)}
+        if channel.type in ("D", "G") or names & {"channel", "all"}:
+            return members
+        return [u for u in members if u in self.users and self.users[u].username in names]
+
+    def after_post_saved(self, post: Post) -> None:
+        """Called once a new post is stored and announced; the thread layer updates memberships."""
+
+    def set_pinned(self, post: Post, pinned: bool) -> None:
+        """``PatchPost`` with only ``is_pinned``: a new ``update_at``, the edit stored, ``post_edited``."""
+        previous = post.clone()
+        post.is_pinned = pinned
+        post.update_at = max(now_ms(), post.update_at + 1)
+        self.post_edited(post, previous)
+
+    def mark_unread_from_post(self, post: Post, user: User) -> dict[str, Any]:
+        """``MarkChannelAsUnreadFromPost``: the member has read everything before ``post``.
+
+        ``last_viewed_at`` = the post's ``create_at`` - 1, ``msg_count`` the posts before it,
+        the mention counts from it on; ``post_unread`` to that user. Returns the
+        ``ChannelUnreadAt``.
+        """
+        channel = self.channel(post.channel_id)
+        member = self.channel_members.get((channel.id, user.id))
+        if member is None:
+            member = ChannelMember(channel_id=channel.id, user_id=user.id, last_update_at=now_ms())
+        in_channel = [p for p in self.posts.values() if p.channel_id == channel.id]
+        before = [p for p in in_channel if p.create_at < post.create_at]
+        after = [p for p in in_channel if p.create_at >= post.create_at and not p.delete_at]
+        mentions = [p for p in after if self.mentions_user(p, user, channel)]
+        member.last_viewed_at = post.create_at - 1
+        member.msg_count = len(before)
+        member.msg_count_root = sum(1 for p in before if not p.root_id)
+        member.mention_count = len(mentions)
+        member.mention_count_root = sum(1 for p in mentions if not p.root_id)
+        member.urgent_mention_count = 0
+        member.last_update_at = max(now_ms(), member.last_update_at + 1)
+        counts = {
+            "msg_count": member.msg_count,
+            "msg_count_root": member.msg_count_root,
+            "mention_count": member.mention_count,
+            "mention_count_root": member.mention_count_root,
+            "urgent_mention_count": 0,
+            "last_viewed_at": member.last_viewed_at,
+        }
+        self.events.publish(
+            "post_unread",
+            {**counts, "post_id": post.id},
+            Broadcast(user_id=user.id, channel_id=channel.id, team_id=channel.team_id),
+        )
+        return {
+            "team_id": channel.team_id,
+            "user_id": user.id,
+            "channel_id": channel.id,
+            **counts,
+            "notify_props": dict(member.notify_props),
+        }
 
     def post_json(self, post: Post, *, pending_post_id: str = "") -> dict[str, Any]:
         """A post with its metadata: files, reactions, priority (``PreparePostForClient``)."""
@@ -148,6 +240,7 @@ class PostState(UserState):
             },
             Broadcast(channel_id=channel.id),
         )
+        self.after_post_saved(post)
 
     def post_edited(self, post: Post, previous: Post | None = None) -> None:
         """Store the edit and announce it (``SqlPostStore.Update``, then ``post_edited``).
@@ -222,3 +315,162 @@ class PostState(UserState):
             {"post": dumps(self.post_json(post))},
             Broadcast(user_id=user_id, channel_id=post.channel_id),
         )
+
+    def set_post_reminder(self, post: Post, user: User, target_time: int, site_url: str) -> None:
+        """``SetPostReminder``: store the reminder and tell the user with an ephemeral post.
+
+        ``target_time`` is in seconds; the message names the post's permalink, its author and
+        the time (Go's RFC 822 layout, UTC).
+        """
+        self.post_reminders[(user.id, post.id)] = target_time
+        channel = self.channel(post.channel_id)
+        team = self.teams.get(channel.team_id)
+        team_name = team.name if team is not None else ""
+        permalink = f"{site_url}/{team_name}/pl/{post.id}" if team_name else f"{site_url}/pl/{post.id}"
+        author = self.users.get(post.user_id)
+        username = author.username if author is not None else ""
+        when = datetime.datetime.fromtimestamp(target_time, datetime.UTC).strftime("%d %b %y %H:%M UTC")
+        notice = self.new_post(
+            channel.id,
+            user.id,
+            f"You will be reminded about {permalink} by @{username} at {when}",
+            root_id=post.id,
+            props={
+                "target_time": target_time,
+                "team_name": team_name,
+                "post_id": post.id,
+                "username": username,
+                "type": "reminder",
+            },
+        )
+        self.send_ephemeral(user.id, notice)
+
+    def search_posts(
+        self,
+        caller: User,
+        team_id: str,
+        terms: str,
+        *,
+        is_or_search: bool = False,
+        include_deleted_channels: bool = False,
+        time_zone_offset: int = 0,
+    ) -> list[Post]:
+        """The database post search (``SqlPostStore.search``), newest first.
+
+        Searched: live, non-system posts of the channels the caller is a member of in the team
+        and their DMs/GMs (archived channels with ``include_deleted_channels``). ``terms`` as
+        :class:`SearchQuery` parses them; words match whole words, case-insensitively.
+        """
+        query = SearchQuery.parse(terms, time_zone_offset)
+        found = []
+        for post in self.posts.values():
+            channel = self.channels.get(post.channel_id)
+            if channel is None or post.delete_at or post.type.startswith("system_"):
+                continue
+            if channel.team_id not in (team_id, "") or not self.is_channel_member(channel.id, caller.id):
+                continue
+            if channel.delete_at and not include_deleted_channels:
+                continue
+            author = self.users.get(post.user_id)
+            if query.matches(post, channel, author.username if author else "", is_or_search=is_or_search):
+                found.append(post)
+        return sorted(found, key=lambda p: (p.create_at, p.seq), reverse=True)
+
+
+_TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_WORD_RE = re.compile(r"[\w#@.\-']+")
+_DAY_MS = 86_400_000
+
+
+def _day_start(date: str, offset_seconds: int) -> int | None:
+    """Midnight of ``YYYY-MM-DD`` in the user's time zone, in ms; None when not a date."""
+    try:
+        day = datetime.datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return None
+    return int(day.timestamp() * 1000) - offset_seconds * 1000
+
+
+@attrs.define
+class SearchQuery:
+    """Search terms parsed as ``model.ParseSearchParams`` does: words, ``word*`` prefixes,
+    ``"phrases"``, ``#hashtags``, ``-excluded`` ones, and the ``from:``, ``in:``/``channel:``,
+    ``before:``, ``after:`` and ``on:`` flags (``-from:``/``-in:`` exclude)."""
+
+    words: list[str] = attrs.field(factory=list)
+    phrases: list[str] = attrs.field(factory=list)
+    excluded: list[str] = attrs.field(factory=list)
+    excluded_phrases: list[str] = attrs.field(factory=list)
+    from_users: list[str] = attrs.field(factory=list)
+    excluded_users: list[str] = attrs.field(factory=list)
+    in_channels: list[str] = attrs.field(factory=list)
+    excluded_channels: list[str] = attrs.field(factory=list)
+    after: int | None = None
+    before: int | None = None
+
+    @classmethod
+    def parse(cls, terms: str, offset_seconds: int = 0) -> SearchQuery:
+        """Parse the ``terms`` of a search."""
+        query = cls()
+        for negated, phrase, token in _TOKEN_RE.findall(terms):
+            if phrase or (negated and not token):
+                (query.excluded_phrases if negated else query.phrases).append(phrase.lower())
+            else:
+                query._add_token(token, offset_seconds)
+        return query
+
+    def _add_token(self, token: str, offset_seconds: int) -> None:
+        negated = token.startswith("-") and len(token) > 1
+        bare = token[1:] if negated else token
+        flag, sep, value = bare.partition(":")
+        flag = flag.lower()
+        if sep and value and flag in ("from", "in", "channel", "before", "after", "on"):
+            self._add_flag(flag, value.lower(), negated, offset_seconds)
+        elif negated:
+            self.excluded.append(bare.lower())
+        elif bare:
+            self.words.append(bare.lower())
+
+    def _add_flag(self, flag: str, value: str, negated: bool, offset_seconds: int) -> None:
+        if flag == "from":
+            (self.excluded_users if negated else self.from_users).append(value.lstrip("@"))
+        elif flag in ("in", "channel"):
+            (self.excluded_channels if negated else self.in_channels).append(value.lstrip("~"))
+        else:
+            start = _day_start(value, offset_seconds)
+            if start is None:
+                return
+            if flag in ("after", "on"):
+                self.after = start + _DAY_MS - 1 if flag == "after" else start - 1
+            if flag in ("before", "on"):
+                self.before = start if flag == "before" else start + _DAY_MS
+
+    def matches(self, post: Post, channel: Channel, username: str, *, is_or_search: bool) -> bool:
+        """Whether ``post`` (in ``channel``, by ``username``) is a hit."""
+        if self.from_users and username not in self.from_users:
+            return False
+        if username in self.excluded_users:
+            return False
+        if self.in_channels and channel.name not in self.in_channels:
+            return False
+        if channel.name in self.excluded_channels:
+            return False
+        if (self.after is not None and post.create_at <= self.after) or (
+            self.before is not None and post.create_at >= self.before
+        ):
+            return False
+        text = post.message.lower()
+        words = {w.strip(".-'") for w in _WORD_RE.findall(text)} | set(post.hashtags.lower().split())
+        if any(_word_hit(w, words) for w in self.excluded) or any(p in text for p in self.excluded_phrases):
+            return False
+        hits = [_word_hit(w, words) for w in self.words] + [p in text for p in self.phrases]
+        if not hits:
+            return True
+        return any(hits) if is_or_search else all(hits)
+
+
+def _word_hit(term: str, words: set[str]) -> bool:
+    if term.endswith("*"):
+        stem = term.rstrip("*")
+        return bool(stem) and any(w.startswith(stem) for w in words)
+    return term in words
