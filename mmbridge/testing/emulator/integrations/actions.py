@@ -5,13 +5,12 @@ Follows ``DoPostActionWithCookie`` and ``DoActionRequest`` of ``server/channels/
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from ..errors import AppError
 from ..ids import now_ms
-from ..models import Channel, Post, User, dumps, generate_action_ids, hashtags_of
+from ..models import Channel, Post, User, dumps, generate_action_ids, hashtags_of, loads
 from .outbound import IntegrationError, OutboundClient, OutboundResponse
 from .posting import RETAIN_PROP_KEYS, is_valid_http_url, slack_links_to_markdown
 
@@ -57,7 +56,7 @@ class PostActions(OutboundClient):
         response: dict[str, Any] = {}
         if answer.body:
             try:
-                parsed = json.loads(answer.body)
+                parsed = loads(answer.body)
             except (ValueError, UnicodeDecodeError):
                 raise action_error() from None
             if not isinstance(parsed, dict):

@@ -6,7 +6,6 @@ Follows ``ExecuteCommand``, ``DoCommandRequest`` and ``HandleCommandResponse`` o
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 
 from ..errors import AppError, invalid_param
 from ..ids import new_id
-from ..models import Channel, Command, User
+from ..models import Channel, Command, User, loads
 from .outbound import FORM_CONTENT_TYPE, IntegrationError, OutboundClient
 from .posting import go_form_encode, parse_attachments, save_integration_post, slack_links_to_markdown
 
@@ -241,7 +240,7 @@ class SlashCommands(OutboundClient):
             )
         if answer.content_type.split(";")[0].strip() == "application/json":
             try:
-                parsed = json.loads(answer.body)
+                parsed = loads(answer.body)
             except (ValueError, UnicodeDecodeError):
                 raise failed("the answer is not valid JSON") from None
             if not isinstance(parsed, dict):

@@ -6,10 +6,10 @@ Follows ``SubmitInteractiveDialog`` and ``LookupInteractiveDialog`` of
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import AppError
+from ..models import loads
 from .actions import PostActions
 
 
@@ -31,7 +31,7 @@ class Dialogs(PostActions):
         result: dict[str, Any] = {}
         if answer.body:
             try:
-                parsed = json.loads(answer.body)
+                parsed = loads(answer.body)
             except (ValueError, UnicodeDecodeError):
                 raise _decode_error("submit") from None
             if isinstance(parsed, dict):
@@ -47,7 +47,7 @@ class Dialogs(PostActions):
         if not answer.body:
             return {"items": None}
         try:
-            parsed = json.loads(answer.body)
+            parsed = loads(answer.body)
         except (ValueError, UnicodeDecodeError):
             raise _decode_error("lookup") from None
         if not isinstance(parsed, dict):

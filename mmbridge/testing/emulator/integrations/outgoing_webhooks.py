@@ -6,12 +6,11 @@ Follows ``handleWebhookEvents`` and ``TriggerWebhook`` of ``server/channels/app/
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from ..errors import AppError
-from ..models import Channel, OutgoingWebhook, Post, User, dumps
+from ..models import Channel, OutgoingWebhook, Post, User, dumps, loads
 from .outbound import FORM_CONTENT_TYPE, IntegrationError, OutboundClient
 from .posting import (
     go_form_encode,
@@ -110,7 +109,7 @@ class OutgoingWebhooks(OutboundClient):
         if not answer.body.strip():
             return
         try:
-            response = json.loads(answer.body)
+            response = loads(answer.body)
         except (ValueError, UnicodeDecodeError):
             log.error("Outgoing Webhook answer of %s is not JSON", url)
             return

@@ -18,7 +18,7 @@ from .preferences import Preference
 from .teams import Team, TeamMember, TeamStats, TeamUnread
 from .threads import ThreadMembership
 from .users import DEFAULT_NOTIFY_PROPS, DEFAULT_TIMEZONE, AccessToken, Bot, Session, User
-from .wire import Record, dumps, internal, omitempty, to_wire
+from .wire import Record, dumps, internal, loads, omitempty, to_wire
 
 __all__ = [
     "CHANNEL_NOTIFY_PROPS",
@@ -53,6 +53,7 @@ __all__ = [
     "generate_action_ids",
     "hashtags_of",
     "internal",
+    "loads",
     "omitempty",
     "to_wire",
 ]

@@ -87,3 +87,12 @@ class Record:
 def dumps(value: Any) -> str:
     """Compact JSON, as Go's encoder writes it."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(data: str | bytes) -> Any:
+    """Decode JSON; a nesting too deep to decode is a :class:`ValueError` like any other bad JSON
+    (Go's decoder refuses it too), never a ``RecursionError`` that would become a 500."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -6,7 +6,6 @@ cookies (for ephemeral posts that are not stored) are not emulated.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, invalid_url, not_found
 from ..ids import is_valid_id
 from ..integrations import is_valid_http_url
-from ..models import Post
+from ..models import Post, loads
 from .common import json_response, path_id, read_body, read_object, status_ok
 
 routes = web.RouteTableDef()
@@ -50,7 +49,7 @@ async def do_post_action(request: web.Request) -> web.Response:
         raise invalid_url("action_id")
     raw = await read_body(request)
     try:  # as the real server: a body that does not decode is only logged
-        body = json.loads(raw) if raw.strip() else {}
+        body = loads(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError):
         body = {}
     selected = body.get("selected_option") if isinstance(body, dict) else None

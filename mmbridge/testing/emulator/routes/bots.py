@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -12,7 +11,7 @@ from ..auth import can_manage_bot, require_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, not_found
 from ..ids import now_ms
-from ..models import Bot, User
+from ..models import Bot, User, loads
 from ..state import State
 from ..validation import check_email, check_password, check_short_field, check_username
 from .common import (
@@ -180,11 +179,14 @@ def _is_svg(data: bytes) -> bool:
 async def _icon_part(request: web.Request) -> bytes:
     if not request.content_type.startswith("multipart/"):
         raise AppError(500, "api.bot.set_bot_icon_image.parse.app_error", "Could not parse form.")
-    reader = await request.multipart()
-    data: bytes | None = None
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name == "image" and data is None:
-            data = bytes(await part.read())
+    try:
+        reader = await request.multipart()
+        data: bytes | None = None
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "image" and data is None:
+                data = bytes(await part.read())
+    except (ValueError, AssertionError):  # aiohttp: no boundary, truncated body
+        raise AppError(400, "api.bot.set_bot_icon_image.parse.app_error", "Could not parse form.") from None
     if data is None:
         raise AppError(400, "api.bot.set_bot_icon_image.no_file.app_error", "No file under 'image'.")
     return data
@@ -217,7 +219,7 @@ async def delete_bot_icon(request: web.Request) -> web.Response:
 async def _user_patch(request: web.Request) -> dict[str, Any]:
     """A ``UserPatch`` body with a non-empty password; 400 ``userPatch`` otherwise."""
     try:
-        body = json.loads(await read_body(request))
+        body = loads(await read_body(request))
     except (ValueError, UnicodeDecodeError):
         raise invalid_body("userPatch") from None
     if not isinstance(body, dict) or not isinstance(body.get("password"), str) or not body["password"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -11,7 +10,7 @@ from ..auth import require_user
 from ..context import BODY_LIMIT, get_context
 from ..errors import AppError, invalid_body, invalid_url
 from ..ids import is_valid_id
-from ..models import dumps
+from ..models import dumps, loads
 from ..models.requests import BodyTypeError, decode_body
 
 T = TypeVar("T")
@@ -30,7 +29,7 @@ async def read_json(request: web.Request, name: str) -> Any:
     """The JSON body; 400 ``invalid_body_param`` naming ``name`` when it is not JSON."""
     body = await read_body(request)
     try:
-        return json.loads(body)
+        return loads(body)
     except (ValueError, UnicodeDecodeError):
         raise invalid_body(name) from None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -10,7 +9,7 @@ from aiohttp import BodyPartReader, web
 from ..auth import require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, invalid_param, invalid_url
-from ..models import Emoji
+from ..models import Emoji, loads
 from ..models.emoji import MAX_EMOJI_FILE_SIZE, MAX_EMOJI_ORIGINAL_SIZE, image_config, is_system_emoji_name
 from ..validation import is_valid_emoji_name
 from .common import json_response, paging, path_id, read_json, status_ok
@@ -52,7 +51,7 @@ def _decode_emoji(raw: str) -> tuple[str, str]:
     """``name`` and ``creator_id`` of the ``emoji`` form value; 400 ``invalid_param`` when it does
     not decode into a ``model.Emoji``."""
     try:
-        value = json.loads(raw)
+        value = loads(raw)
     except ValueError:
         raise invalid_param("emoji") from None
     if not isinstance(value, dict):

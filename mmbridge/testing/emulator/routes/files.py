@@ -79,25 +79,30 @@ async def upload_files(request: web.Request) -> web.Response:
     infos: list[FileInfo] = []
     client_ids: list[str] = []
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        channel_id = request.query.get("channel_id", "")
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name == "channel_id":
-                channel_id = (await part.text()).strip()
-            elif part.name == "client_ids":
-                client_ids.append((await part.text()).strip())
-            elif part.name == "files":
-                _check_channel(state, caller, channel_id)
-                buffer = bytearray()
-                while chunk := await part.read_chunk():
-                    buffer.extend(chunk)
-                    if len(buffer) > limit:
-                        raise _too_large()
-                mime = part.headers.get("Content-Type")
-                name = part.filename or "file"
-                infos.append(_store(state, caller, channel_id, name, bytes(buffer), mime))
+        try:
+            reader = await request.multipart()
+            channel_id = request.query.get("channel_id", "")
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "channel_id":
+                    channel_id = (await part.text()).strip()
+                elif part.name == "client_ids":
+                    client_ids.append((await part.text()).strip())
+                elif part.name == "files":
+                    _check_channel(state, caller, channel_id)
+                    buffer = bytearray()
+                    while chunk := await part.read_chunk():
+                        buffer.extend(chunk)
+                        if len(buffer) > limit:
+                            raise _too_large()
+                    mime = part.headers.get("Content-Type")
+                    name = part.filename or "file"
+                    infos.append(_store(state, caller, channel_id, name, bytes(buffer), mime))
+        except (ValueError, AssertionError):  # aiohttp: no boundary, truncated body
+            raise AppError(
+                400, "api.file.upload_file.read_request.app_error", "Could not read the request."
+            ) from None
         if not infos:
             raise AppError(400, "api.file.upload_file.multipart.app_error", "No file under 'files'.")
     else:

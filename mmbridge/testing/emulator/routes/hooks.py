@@ -475,7 +475,12 @@ async def _incoming_payload(request: web.Request, hook_id: str) -> IncomingWebho
         form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
         return decode_incoming_payload((form.get("payload") or [""])[0].encode())
     if media_type == "multipart/form-data":
-        post = await request.post()
+        try:
+            post = await request.post()
+        except (ValueError, AssertionError):  # aiohttp: no boundary, truncated body
+            raise AppError(
+                400, "api.webhook.incoming.error", f"Webhook {hook_id}: could not parse the form."
+            ) from None
         fields = {"text": "text", "username": "username", "iconurl": "icon_url", "channelname": "channel"}
         fields |= {"type": "type", "iconemoji": "icon_emoji"}
         payload = IncomingWebhookRequest()

@@ -133,6 +133,16 @@ def _check_root(state: State, root_id: str, channel_id: str) -> None:
         )
 
 
+def _pinned(body: dict[str, Any]) -> bool:
+    """``is_pinned`` as Go decodes it into a bool: absent or null is false, another type is 400."""
+    value = body.get("is_pinned")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise invalid_body("post")
+    return value
+
+
 def _build_post(
     request: web.Request, state: State, caller: User, channel: Channel, body: dict[str, Any]
 ) -> Post:
@@ -156,7 +166,7 @@ def _build_post(
         props=_props(body, caller),
         file_ids=_file_ids(state, body, caller, channel.id),
         create_at=create_at,
-        is_pinned=bool(body.get("is_pinned", False)),
+        is_pinned=_pinned(body),
         priority=priority if isinstance(priority, dict) else None,
     )
 
@@ -272,8 +282,8 @@ def _apply_edit(request: web.Request, post: Post, caller: User, body: dict[str, 
     if "props" in body or full:
         props = _props(body, author)
         post.props = props
-    if "is_pinned" in body:
-        post.is_pinned = bool(body["is_pinned"])
+    if body.get("is_pinned") is not None:
+        post.is_pinned = _pinned(body)
     now = max(now_ms(), post.update_at + 1)
     post.update_at = now
     if changed:

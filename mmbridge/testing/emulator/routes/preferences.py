@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import attrs
 from aiohttp import web
 
 from ..auth import can_read_channel, require_self_or_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body
-from ..models import Preference, User
+from ..models import Preference, User, loads
 from ..models.requests import BodyTypeError, decode_body
 from ..state import State
 from ..state.preferences import FLAGGED_POST
@@ -39,7 +37,7 @@ class PreferenceBody:
 async def _preferences_body(request: web.Request) -> list[Preference]:
     """A JSON array of preferences; 400 ``invalid_body_param`` ``preferences`` otherwise."""
     try:
-        value = json.loads(await read_body(request))
+        value = loads(await read_body(request))
     except (ValueError, UnicodeDecodeError):
         raise invalid_body("preferences") from None
     if value is None:
@@ -67,7 +65,7 @@ def _check_valid(preference: Preference) -> None:
         raise _invalid("value")
     if preference.category == "theme":
         try:
-            ok = isinstance(json.loads(preference.value), dict)
+            ok = isinstance(loads(preference.value), dict)
         except ValueError:
             ok = False
         if not ok:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +10,7 @@ from aiohttp import web
 from ..auth import AUTH_COOKIE, require_admin, require_self_or_admin, require_user
 from ..context import SESSION, get_context
 from ..errors import AppError, invalid_body, invalid_url
-from ..models import Session
+from ..models import Session, loads
 from ..state import State
 from ..state.access import SESSION_LENGTH_MS
 from .common import json_response, path_user_id, read_body, status_ok
@@ -25,7 +24,7 @@ SESSION_COOKIES = (AUTH_COOKIE, "MMUSERID", "MMCSRF")
 async def _string_map(request: web.Request) -> dict[str, str]:
     """The body as ``model.MapFromJSON`` reads it: a JSON object of strings, else empty."""
     try:
-        value: Any = json.loads(await read_body(request))
+        value: Any = loads(await read_body(request))
     except (ValueError, UnicodeDecodeError):
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from aiohttp import web
 from ..auth import require_self_or_admin, require_user
 from ..context import get_context
 from ..errors import invalid_body
+from ..models import loads
 from ..models.requests import BodyTypeError, decode_body
 from .common import json_response, path_user_id, read_body, status_ok
 
@@ -47,7 +47,7 @@ def _expiry(value: str) -> datetime | None:
 async def _custom_status(request: web.Request, name: str) -> tuple[CustomStatusBody, datetime | None]:
     """The body as a custom status; 400 ``invalid_body_param`` ``name`` when it does not decode."""
     try:
-        body = decode_body(json.loads(await read_body(request)), CustomStatusBody)
+        body = decode_body(loads(await read_body(request)), CustomStatusBody)
     except (ValueError, UnicodeDecodeError, BodyTypeError):
         raise invalid_body(name) from None
     if not body.expires_at:
@@ -84,7 +84,7 @@ async def get_statuses_by_ids(request: web.Request) -> web.Response:
     """Statuses of the given users (``offline`` for those without one); no permission needed."""
     require_user(request)
     try:
-        ids: Any = json.loads(await read_body(request))
+        ids: Any = loads(await read_body(request))
     except (ValueError, UnicodeDecodeError):
         ids = []
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import attrs
 from aiohttp import web
 
 from ..auth import can_manage_bot, require_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body
-from ..models import AccessToken, User
+from ..models import AccessToken, User, loads
 from ..state import State
 from .common import (
     get_str,
@@ -109,7 +107,7 @@ def _token(state: State, token_id: str) -> AccessToken:
 async def _token_id_of_body(request: web.Request) -> str:
     """``token_id`` of a string-map body (``MapFromJSON``: anything else reads as empty)."""
     try:
-        value = json.loads(await read_body(request))
+        value = loads(await read_body(request))
     except (ValueError, UnicodeDecodeError):
         return ""
     token_id = value.get("token_id") if isinstance(value, dict) else None

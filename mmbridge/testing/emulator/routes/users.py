@@ -255,13 +255,16 @@ async def set_image(request: web.Request) -> web.Response:
     user = state.user(user_id)
     if not request.content_type.startswith("multipart/"):
         raise AppError(400, "api.user.upload_profile_user.parse.app_error", "Could not parse form.")
-    reader = await request.multipart()
-    data: bytes | None = None
-    content_type = "image/png"
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name == "image":
-            data = await part.read()
-            content_type = part.headers.get("Content-Type", "image/png")
+    try:
+        reader = await request.multipart()
+        data: bytes | None = None
+        content_type = "image/png"
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "image":
+                data = await part.read()
+                content_type = part.headers.get("Content-Type", "image/png")
+    except (ValueError, AssertionError):  # aiohttp: no boundary, truncated body
+        raise AppError(400, "api.user.upload_profile_user.parse.app_error", "Could not parse form.") from None
     if not data:
         raise AppError(400, "api.user.upload_profile_user.no_file.app_error", "No file under 'image'.")
     if len(data) > get_context(request).settings.max_file_size:
