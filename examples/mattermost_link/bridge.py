@@ -95,9 +95,13 @@ class LinkConnector:
         self._reader: asyncio.Task[None] | None = None
         self._positions: dict[str, int] = {}
         self._caught_up = False
+        #: When this run began, before anything could be said to it: where a channel never
+        #: bridged before starts (its first catch-up reads from there, not from its first hello).
+        self._began_at = 0
 
     async def connect(self) -> None:
         """Reach the other server, as its bot, and find the team (before the channels are linked)."""
+        self._began_at = int(time.time() * 1000)
         await self.store.start()
         await self.store.bind_server(self.bridge.settings.url)
         await self.other.start()
@@ -123,6 +127,10 @@ class LinkConnector:
         """Hear the other server."""
         for portal in bridge.portals.all():
             await self.other.bot_intent().ensure_joined(portal.key.id)
+            # A channel never bridged starts where this run began, so what is said between the
+            # bridge being up and its stream's first hello is caught up, not skipped.
+            if await self._position(portal.key.id) is None:
+                await self._advance(portal.key.id, self._began_at)
         self._reader = asyncio.create_task(self._read(), name="the other server's stream")
 
     async def stop(self) -> None:
