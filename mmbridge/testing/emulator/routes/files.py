@@ -22,6 +22,7 @@ from ..ids import is_valid_id, now_ms
 from ..models import FileInfo, User
 from ..models.emoji import image_config
 from ..state import State
+from ..state.search import SearchQuery
 from .common import json_response, path_id, query_bool, read_body, read_json, site_url
 
 routes = web.RouteTableDef()
@@ -251,43 +252,6 @@ async def get_public_file(request: web.Request) -> web.Response:
     return _file_response(info, False)
 
 
-@attrs.define
-class _FileQuery:
-    """``model.ParseSearchParams`` reduced to what a file search uses (all lower-cased)."""
-
-    words: list[str] = attrs.field(factory=list)
-    excluded_words: list[str] = attrs.field(factory=list)
-    in_channels: list[str] = attrs.field(factory=list)
-    excluded_channels: list[str] = attrs.field(factory=list)
-    from_users: list[str] = attrs.field(factory=list)
-    excluded_users: list[str] = attrs.field(factory=list)
-    extensions: list[str] = attrs.field(factory=list)
-    excluded_extensions: list[str] = attrs.field(factory=list)
-
-
-#: Search filter prefix -> the :class:`_FileQuery` fields of its included and excluded values.
-_FILTERS = {
-    "in:": ("in_channels", "excluded_channels"),
-    "from:": ("from_users", "excluded_users"),
-    "ext:": ("extensions", "excluded_extensions"),
-}
-
-
-def _parse_terms(terms: str) -> _FileQuery:
-    """Words, ``-``excluded words and the ``in:``, ``from:`` and ``ext:`` filters of ``terms``."""
-    query = _FileQuery()
-    for token in re.findall(r'-?"[^"]*"|\S+', terms.lower()):
-        negative = token.startswith("-")
-        word = (token[1:] if negative else token).strip('"')
-        prefix = next((p for p in _FILTERS if word.startswith(p)), None)
-        if prefix is not None:
-            field = _FILTERS[prefix][1 if negative else 0]
-            getattr(query, field).append(word[len(prefix) :].lstrip("@~."))
-        elif word.rstrip("*"):
-            (query.excluded_words if negative else query.words).append(word.rstrip("*"))
-    return query
-
-
 def _name_matches(name: str, word: str) -> bool:
     """A search word matches a file name when it starts one of the name's words."""
     name_words = re.split(r"[^\w]+", name.lower())
@@ -295,26 +259,22 @@ def _name_matches(name: str, word: str) -> bool:
     return bool(parts) and all(any(w.startswith(p) for w in name_words) for p in parts)
 
 
-def _file_matches(state: State, info: FileInfo, query: _FileQuery, is_or: bool) -> bool:
+def _file_matches(state: State, info: FileInfo, query: SearchQuery, is_or: bool) -> bool:
+    """Whether a file is a hit: the flags as for posts plus ``ext:``; words and phrases match the
+    starts of the words of its name (a trailing ``*`` changes nothing there)."""
     channel = state.channels[info.channel_id]
     user = state.users.get(info.user_id)
-    username = user.username if user is not None else ""
-    checks = (
-        (query.in_channels, channel.name, True),
-        (query.excluded_channels, channel.name, False),
-        (query.from_users, username, True),
-        (query.excluded_users, username, False),
-        (query.extensions, info.extension.lower(), True),
-        (query.excluded_extensions, info.extension.lower(), False),
-    )
-    for values, actual, wanted in checks:
-        if values and (actual in values) != wanted:
-            return False
-    if any(_name_matches(info.name, w) for w in query.excluded_words):
+    if not query.admits(channel, user.username if user is not None else "", info.create_at):
         return False
-    if not query.words:
+    extension = info.extension.lower()
+    if (query.extensions and extension not in query.extensions) or extension in query.excluded_extensions:
+        return False
+    if any(_name_matches(info.name, w.rstrip("*")) for w in query.excluded + query.excluded_phrases):
+        return False
+    words = [w.rstrip("*") for w in query.words + query.phrases if w.rstrip("*")]
+    if not words:
         return True
-    found = [_name_matches(info.name, w) for w in query.words]
+    found = [_name_matches(info.name, w) for w in words]
     return any(found) if is_or else all(found)
 
 
@@ -357,7 +317,7 @@ def _search_body(body: Any) -> _SearchBody:
 def _search(state: State, caller: User, team_id: str, search: _SearchBody) -> dict[str, Any]:
     """``SearchFilesInTeamForUser``: files of live posts in the channels the caller is a member
     of (of ``team_id``, or of any of the caller's teams and DMs when it is empty), newest first."""
-    query = _parse_terms(search.terms)
+    query = SearchQuery.parse(search.terms)
     found: list[FileInfo] = []
     for info in state.files.values():
         post = state.posts.get(info.post_id) if info.post_id else None
