@@ -856,20 +856,10 @@ async def get_pinned_posts(request: web.Request) -> web.Response:
     channel = state.channel(path_id(request, "channel_id"))
     if not can_view_channel(state, caller, channel.id):
         raise forbidden()
-    pinned = sorted(
-        (p for p in state.posts.values() if p.channel_id == channel.id and p.is_pinned and not p.delete_at),
-        key=lambda p: p.create_at,
-        reverse=True,
-    )
-    return json_response(
-        {
-            "order": [p.id for p in pinned],
-            "posts": {p.id: state.post_json(p) for p in pinned},
-            "next_post_id": "",
-            "prev_post_id": "",
-            "has_next": False,
-        }
-    )
+    pinned = [
+        p for p in state.posts.values() if p.channel_id == channel.id and p.is_pinned and not p.delete_at
+    ]
+    return json_response(state.post_list_json(pinned))
 
 
 @routes.get("/api/v4/channels/{channel_id}/timezones")

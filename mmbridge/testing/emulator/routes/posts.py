@@ -325,19 +325,6 @@ async def delete_post(request: web.Request) -> web.Response:
     return status_ok()
 
 
-def _post_list(
-    state: State, posts: list[Post], *, next_post_id: str = "", prev_post_id: str = ""
-) -> dict[str, Any]:
-    ordered = sorted(posts, key=lambda p: (p.create_at, p.seq), reverse=True)
-    return {
-        "order": [p.id for p in ordered],
-        "posts": {p.id: state.post_json(p) for p in ordered},
-        "next_post_id": next_post_id,
-        "prev_post_id": prev_post_id,
-        "has_next": bool(next_post_id),
-    }
-
-
 @routes.get("/api/v4/posts/{post_id}/thread")
 async def get_thread(request: web.Request) -> web.Response:
     """The root and every reply, newest first."""
@@ -348,7 +335,7 @@ async def get_thread(request: web.Request) -> web.Response:
     thread = [
         p for p in state.posts.values() if (p.id == root_id or p.root_id == root_id) and not p.delete_at
     ]
-    return json_response(_post_list(state, thread))
+    return json_response(state.post_list_json(thread))
 
 
 #: ``GetPostsSince``'s ``LIMIT 1000``.
@@ -418,7 +405,7 @@ async def get_channel_posts(request: web.Request) -> web.Response:
             raise AppError(400, "api.context.invalid_url_param.app_error", name="before")
         index = next((i for i, p in enumerate(live) if p.id == anchor_id), None)
         if index is None:
-            return json_response(_post_list(state, []))
+            return json_response(state.post_list_json([]))
         if before:
             older = live[index + 1 :]
             window = older[page * per_page : (page + 1) * per_page]
@@ -428,12 +415,12 @@ async def get_channel_posts(request: web.Request) -> web.Response:
     else:
         window = live[page * per_page : (page + 1) * per_page]
     if not window:
-        return json_response(_post_list(state, []))
+        return json_response(state.post_list_json([]))
     newest = live.index(window[0])
     oldest = live.index(window[-1])
     next_id = live[newest - 1].id if newest > 0 else ""
     prev_id = live[oldest + 1].id if oldest + 1 < len(live) else ""
-    return json_response(_post_list(state, window, next_post_id=next_id, prev_post_id=prev_id))
+    return json_response(state.post_list_json(window, next_post_id=next_id, prev_post_id=prev_id))
 
 
 @routes.post("/api/v4/posts/ephemeral")
@@ -568,7 +555,7 @@ MAX_SEARCH_RESULTS = 100
 
 def _search_results(state: State, posts: list[Post]) -> dict[str, Any]:
     # The database search fills no matches: ``MakePostSearchResults(list, nil)``.
-    return {**_post_list(state, posts), "matches": None}
+    return {**state.post_list_json(posts), "matches": None}
 
 
 @routes.post("/api/v4/teams/{team_id}/posts/search")
@@ -628,7 +615,7 @@ async def get_flagged_posts(request: web.Request) -> web.Response:
     flagged.sort(key=lambda p: (p.create_at, p.seq), reverse=True)
     window = flagged[page * per_page : (page + 1) * per_page]
     readable = [p for p in window if can_read_channel(state, caller, p.channel_id)]
-    return json_response(_post_list(state, readable))
+    return json_response(state.post_list_json(readable))
 
 
 @routes.post("/api/v4/users/{user_id}/posts/{post_id}/set_unread")
@@ -681,11 +668,11 @@ async def get_posts_around_last_unread(request: web.Request) -> web.Response:
     if not window:
         window = live[:limit_before]
     if not window:
-        return json_response(_post_list(state, []))
+        return json_response(state.post_list_json([]))
     newest, oldest = live.index(window[0]), live.index(window[-1])
     next_id = live[newest - 1].id if newest > 0 else ""
     prev_id = live[oldest + 1].id if oldest + 1 < len(live) else ""
-    return json_response(_post_list(state, window, next_post_id=next_id, prev_post_id=prev_id))
+    return json_response(state.post_list_json(window, next_post_id=next_id, prev_post_id=prev_id))
 
 
 @routes.post("/api/v4/users/{user_id}/posts/{post_id}/reminder")

@@ -128,6 +128,19 @@ class PostState(UserState):
         data["metadata"] = metadata
         return data
 
+    def post_list_json(
+        self, posts: list[Post], *, next_post_id: str = "", prev_post_id: str = ""
+    ) -> dict[str, Any]:
+        """``model.PostList`` of ``posts``, newest first."""
+        ordered = sorted(posts, key=lambda p: (p.create_at, p.seq), reverse=True)
+        return {
+            "order": [p.id for p in ordered],
+            "posts": {p.id: self.post_json(p) for p in ordered},
+            "next_post_id": next_post_id,
+            "prev_post_id": prev_post_id,
+            "has_next": bool(next_post_id),
+        }
+
     def _membership_post(self, channel: Channel, user: User, actor_id: str, where: str) -> None:
         """``<user> joined the <where>.`` or ``<user> added to the <where> by <actor>.``"""
         if actor_id in ("", user.id):
