@@ -10,7 +10,6 @@ from aiohttp import BodyPartReader, web
 from ..auth import can_manage_bot, require_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body, not_found
-from ..ids import now_ms
 from ..models import Bot, User, loads
 from ..state import State
 from ..validation import check_email, check_password, check_short_field, check_username
@@ -89,17 +88,15 @@ async def patch_bot(request: web.Request) -> web.Response:
     if not can_manage_bot(state, caller, bot.user_id):
         raise forbidden()
     body = await read_object(request, "bot")
-    user = state.user(bot.user_id)
-    if "username" in body:
-        name = check_username(get_str(body, "username", "bot") or "")
-        state.require_free_username(name, owner_id=user.id)
-        bot.username = user.username = name
-    if "display_name" in body:
-        bot.display_name = user.first_name = get_str(body, "display_name", "bot") or ""
-    if "description" in body:
-        bot.description = user.bot_description = get_str(body, "description", "bot") or ""
-    bot.update_at = now_ms()
-    state.user_updated(user)
+    username = get_str(body, "username", "bot")
+    display_name = get_str(body, "display_name", "bot")
+    description = get_str(body, "description", "bot")
+    state.patch_bot(
+        bot,
+        username=check_username(username or "") if "username" in body else None,
+        display_name=display_name or "" if "display_name" in body else None,
+        description=description or "" if "description" in body else None,
+    )
     return json_response(bot.to_json())
 
 

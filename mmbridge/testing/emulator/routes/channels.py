@@ -26,6 +26,7 @@ from ..models.channels import (
 )
 from ..roles import BUILT_IN_ROLES
 from ..state import DEFAULT_CHANNELS, State
+from ..state.channels import CHANGE_POSTS
 from ..validation import check_channel_fields, check_channel_name
 from .common import (
     get_str,
@@ -263,27 +264,6 @@ async def remove_channel_member(request: web.Request) -> web.Response:
     return status_ok()
 
 
-def _change_post(state: State, channel: Channel, caller: User, kind: str, old: str, new: str) -> None:
-    """The ``system_*_change`` post for a header, display name or purpose change."""
-    labels = {"header": "channel header", "displayname": "display name", "purpose": "purpose"}
-    label = labels[kind]
-    if kind == "displayname":
-        message = f"{caller.username} updated the channel display name from: {old} to: {new}"
-    elif not new:
-        message = f"{caller.username} removed the channel {label} (was: {old})"
-    elif not old:
-        message = f"{caller.username} updated the channel {label} to: {new}"
-    else:
-        message = f"{caller.username} updated the channel {label} from: {old} to: {new}"
-    state.system_post(
-        channel,
-        caller.id,
-        f"system_{kind}_change",
-        message,
-        {"username": caller.username, f"old_{kind}": old, f"new_{kind}": new},
-    )
-
-
 @routes.put("/api/v4/channels/{channel_id}/patch")
 async def patch_channel(request: web.Request) -> web.Response:
     """Patch name, display_name, header and purpose (members or admins)."""
@@ -304,23 +284,16 @@ async def patch_channel(request: web.Request) -> web.Response:
         if channel.type in ("D", "G"):
             raise invalid_body("channel")
         check_channel_name(name, channel.type)
-        if state.channel_by_name(channel.team_id, name) is not None:
-            raise AppError(
-                400,
-                "store.sql_channel.update.exists.app_error",
-                "A channel with that handle already exists.",
-            )
-        channel.name = name
-    changes = (("displayname", display_name), ("header", header), ("purpose", purpose))
-    for kind, new in changes:
-        attr = "display_name" if kind == "displayname" else kind
-        old = getattr(channel, attr)
-        if new is None or new == old:
-            continue
-        setattr(channel, attr, new)
-        if channel.type not in ("D",) or kind == "header":
-            _change_post(state, channel, caller, kind, old, new)
-    state.channel_updated(channel)
+    posts = CHANGE_POSTS if channel.type != "D" else frozenset({"header"})
+    state.change_channel(
+        channel,
+        caller,
+        name=name,
+        display_name=display_name,
+        header=header,
+        purpose=purpose,
+        change_posts=posts,
+    )
     return json_response(channel.to_json())
 
 
@@ -740,18 +713,15 @@ async def update_channel(request: web.Request) -> web.Response:
     check_channel_fields(body.display_name or None, body.header, body.purpose)
     if body.name and body.name != channel.name:
         check_channel_name(body.name, channel.type)
-        if state.channel_by_name(channel.team_id, body.name) is not None:
-            raise AppError(
-                400, "store.sql_channel.update.exists.app_error", "A channel with that handle already exists."
-            )
-        channel.name = body.name
-    old_display_name = channel.display_name
-    channel.header, channel.purpose = body.header, body.purpose
-    if body.display_name:
-        channel.display_name = body.display_name
-    state.channel_updated(channel)
-    if body.display_name and body.display_name != old_display_name:
-        _change_post(state, channel, caller, "displayname", old_display_name, body.display_name)
+    state.change_channel(
+        channel,
+        caller,
+        name=body.name or None,
+        display_name=body.display_name or None,
+        header=body.header,
+        purpose=body.purpose,
+        change_posts=frozenset({"displayname"}),
+    )
     return json_response(channel.to_json())
 
 

@@ -13,7 +13,7 @@ from ..context import PROCESSING_DELAY, get_context
 from ..dedupe import IN_FLIGHT
 from ..errors import AppError, forbidden, invalid_body, invalid_param, invalid_url, not_found
 from ..ids import is_valid_id, now_ms
-from ..models import Channel, Post, User, dumps, generate_action_ids, hashtags_of
+from ..models import Channel, Post, User, dumps, generate_action_ids
 from ..state import State
 from ..state.preferences import FLAGGED_POST
 from .common import (
@@ -259,36 +259,21 @@ def _editable_post(request: web.Request, caller: User) -> Post:
 
 
 def _apply_edit(request: web.Request, post: Post, caller: User, body: dict[str, Any], *, full: bool) -> None:
+    """Read an edit (``full``: a PUT, where a missing message or props clears them) and make it."""
     state = get_context(request).state
     author = state.user(post.user_id)
-    previous = post.clone()
-    changed = False
+    message = None
     if "message" in body or full:
         message = get_str(body, "message", "post") or ""
         _check_message(request, message)
-        if message != post.message:
-            post.message = message
-            post.hashtags = hashtags_of(message)
-            changed = True
+    file_ids = None
     if "file_ids" in body:
         attachable = set(_file_ids(state, body, author, post.channel_id))
         requested = dict.fromkeys(body.get("file_ids") or [])
-        ids = [f for f in requested if f in post.file_ids or f in attachable]
-        if ids != post.file_ids:
-            for file_id in ids:
-                state.files[file_id].post_id = post.id
-            post.file_ids = ids
-            changed = True
-    if "props" in body or full:
-        props = _props(body, author)
-        post.props = props
-    if body.get("is_pinned") is not None:
-        post.is_pinned = _pinned(body)
-    now = max(now_ms(), post.update_at + 1)
-    post.update_at = now
-    if changed:
-        post.edit_at = now
-    state.post_edited(post, previous)
+        file_ids = [f for f in requested if f in post.file_ids or f in attachable]
+    props = _props(body, author) if "props" in body or full else None
+    pinned = _pinned(body) if body.get("is_pinned") is not None else None
+    state.edit_post(post, message=message, file_ids=file_ids, props=props, is_pinned=pinned)
 
 
 @routes.put("/api/v4/posts/{post_id}/patch")

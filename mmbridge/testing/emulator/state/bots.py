@@ -11,6 +11,27 @@ from .access import AccessState
 class BotState(AccessState):
     """The bot changes of ``app/bot.go``."""
 
+    def patch_bot(
+        self,
+        bot: Bot,
+        *,
+        username: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        """``PatchBot``: the fields given, on the bot and its user (a username taken by someone
+        else is 400 and changes nothing); ``user_updated`` announces it."""
+        user = self.user(bot.user_id)
+        if username is not None:
+            self.require_free_username(username, owner_id=user.id)
+            bot.username = user.username = username
+        if display_name is not None:
+            bot.display_name = user.first_name = display_name
+        if description is not None:
+            bot.description = user.bot_description = description
+        bot.update_at = now_ms()
+        self.user_updated(user)
+
     def set_bot_active(self, bot: Bot, active: bool) -> Bot:
         """``UpdateBotActive``: (de)activate the bot's user, then the bot record."""
         self.set_active(self.user(bot.user_id), active)

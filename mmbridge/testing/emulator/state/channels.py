@@ -15,6 +15,9 @@ from ..models import (
 from .base import direct_channel_name, group_channel_name
 from .reactions import ReactionState
 
+#: The changes a channel patch writes a system post for (``system_<kind>_change``).
+CHANGE_POSTS = frozenset({"displayname", "header", "purpose"})
+
 
 class ChannelState(ReactionState):
     """Channels and channel membership: their changes, system posts and events."""
@@ -167,6 +170,63 @@ class ChannelState(ReactionState):
                     f"{user.username} was removed from the channel.",
                     {"removedUserId": user.id, "removedUsername": user.username},
                 )
+
+    def change_channel(
+        self,
+        channel: Channel,
+        actor: User,
+        *,
+        name: str | None = None,
+        display_name: str | None = None,
+        header: str | None = None,
+        purpose: str | None = None,
+        change_posts: frozenset[str] = CHANGE_POSTS,
+    ) -> None:
+        """``UpdateChannel`` with the fields given (validated by the caller): store them, announce
+        ``channel_updated``, then write the ``system_<kind>_change`` post of each change whose kind
+        is in ``change_posts``. A name another channel of the team has is 400 and changes nothing."""
+        if name is not None and name != channel.name:
+            if self.channel_by_name(channel.team_id, name) is not None:
+                raise AppError(
+                    400,
+                    "store.sql_channel.update.exists.app_error",
+                    "A channel with that handle already exists.",
+                )
+            channel.name = name
+        changed = []
+        for kind, attr, new in (
+            ("displayname", "display_name", display_name),
+            ("header", "header", header),
+            ("purpose", "purpose", purpose),
+        ):
+            old = getattr(channel, attr)
+            if new is not None and new != old:
+                setattr(channel, attr, new)
+                changed.append((kind, old, new))
+        self.channel_updated(channel)
+        for kind, old, new in changed:
+            if kind in change_posts:
+                self._change_post(channel, actor, kind, old, new)
+
+    def _change_post(self, channel: Channel, actor: User, kind: str, old: str, new: str) -> None:
+        """The ``system_*_change`` post for a header, display name or purpose change."""
+        labels = {"header": "channel header", "displayname": "display name", "purpose": "purpose"}
+        label = labels[kind]
+        if kind == "displayname":
+            message = f"{actor.username} updated the channel display name from: {old} to: {new}"
+        elif not new:
+            message = f"{actor.username} removed the channel {label} (was: {old})"
+        elif not old:
+            message = f"{actor.username} updated the channel {label} to: {new}"
+        else:
+            message = f"{actor.username} updated the channel {label} from: {old} to: {new}"
+        self.system_post(
+            channel,
+            actor.id,
+            f"system_{kind}_change",
+            message,
+            {"username": actor.username, f"old_{kind}": old, f"new_{kind}": new},
+        )
 
     def channel_updated(self, channel: Channel) -> None:
         """Bump ``update_at`` and announce the change."""

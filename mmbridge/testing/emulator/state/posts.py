@@ -61,12 +61,41 @@ class PostState(UserState):
     def after_post_saved(self, post: Post) -> None:
         """Called once a new post is stored and announced; the thread layer updates memberships."""
 
-    def set_pinned(self, post: Post, pinned: bool) -> None:
-        """``PatchPost`` with only ``is_pinned``: a new ``update_at``, the edit stored, ``post_edited``."""
+    def edit_post(
+        self,
+        post: Post,
+        *,
+        message: str | None = None,
+        file_ids: list[str] | None = None,
+        props: dict[str, Any] | None = None,
+        is_pinned: bool | None = None,
+    ) -> None:
+        """``UpdatePost``/``PatchPost`` with the fields given (checked by the caller): a new
+        ``update_at``, ``edit_at`` too when the text or the files changed, the old version kept as
+        edit history, and ``post_edited``."""
         previous = post.clone()
-        post.is_pinned = pinned
+        changed = False
+        if message is not None and message != post.message:
+            post.message = message
+            post.hashtags = hashtags_of(message)
+            changed = True
+        if file_ids is not None and file_ids != post.file_ids:
+            for file_id in file_ids:
+                self.files[file_id].post_id = post.id
+            post.file_ids = file_ids
+            changed = True
+        if props is not None:
+            post.props = props
+        if is_pinned is not None:
+            post.is_pinned = is_pinned
         post.update_at = max(now_ms(), post.update_at + 1)
+        if changed:
+            post.edit_at = post.update_at
         self.post_edited(post, previous)
+
+    def set_pinned(self, post: Post, pinned: bool) -> None:
+        """``PatchPost`` with only ``is_pinned``."""
+        self.edit_post(post, is_pinned=pinned)
 
     def mark_unread_from_post(self, post: Post, user: User) -> dict[str, Any]:
         """``MarkChannelAsUnreadFromPost``: the member has read everything before ``post``.
