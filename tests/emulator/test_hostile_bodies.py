@@ -1,4 +1,4 @@
-"""Malformed bodies get the server's 400, never a 500, and change nothing."""
+"""Malformed requests get the server's answer (a 400 for a bad body, never a 500) and change nothing."""
 
 from __future__ import annotations
 
@@ -50,3 +50,15 @@ async def test_multipart_without_boundary_or_body_is_a_400(emulator: Emulator, c
                 assert (await resp.json())["id"] == error_id
     assert not emulator.state.files
     assert not [p for p in emulator.state.posts.values() if p.props.get("from_webhook")]
+
+
+async def test_a_wrong_method_is_the_servers_404_under_the_api_and_405_elsewhere(
+    emulator: Emulator, client: ClientFactory
+) -> None:
+    http = client(emulator.seed.admin_token)
+    async with http.patch(f"/api/v4/users/{emulator.seed.user_id}") as resp:
+        assert resp.status == 404
+        assert (await resp.json())["id"] == "api.context.404.app_error"
+    async with http.get("/hooks/" + "x" * 26) as resp:
+        assert resp.status == 405
+        assert "POST" in resp.headers["Allow"]

@@ -200,6 +200,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPNotFound:
         return AppError(404, "api.context.404.app_error").to_response(request_id)
     except web.HTTPMethodNotAllowed as exc:
+        # Under /api/v4 the server's catch-all route (any method) answers a wrong method with its
+        # 404; elsewhere (``/hooks/{id}``...) its router answers 405.
+        if request.path.startswith("/api/v4/"):
+            return AppError(404, "api.context.404.app_error").to_response(request_id)
         return web.Response(status=405, headers={"Allow": ",".join(sorted(exc.allowed_methods))})
 
 
