@@ -116,3 +116,15 @@ def role_json(name: str) -> dict[str, object]:
         "scheme_managed": name not in ("system_user_access_token",),
         "built_in": True,
     }
+
+
+#: ``model.NewSystemRoleIDs``: assignable only with a license (``CustomPermissionsSchemes``).
+LICENSED_SYSTEM_ROLES = frozenset(
+    {"system_user_manager", "system_read_only_admin", "system_manager", "system_custom_group_admin"}
+)
+_ROLE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def is_valid_role_name(name: str) -> bool:
+    """``model.IsValidRoleName``: 1-64 of ``[a-z0-9_]``."""
+    return 0 < len(name) <= 64 and set(name) <= _ROLE_NAME_CHARS

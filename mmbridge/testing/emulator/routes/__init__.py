@@ -18,6 +18,7 @@ from . import (
     emoji,
     files,
     hooks,
+    passwords,
     posts,
     preferences,
     reactions,
@@ -28,6 +29,7 @@ from . import (
     teams,
     threads,
     tokens,
+    user_listing,
     users,
 )
 
@@ -35,7 +37,9 @@ from . import (
 MODULES = (
     system,
     tokens,
+    user_listing,
     users,
+    passwords,
     bots,
     teams,
     channels,
