@@ -377,3 +377,28 @@ def test_lists_are_lists(tmp_path: Path) -> None:
     assert found == [f"{tmp_path / 'config.yaml'}:10: chan.names: expected a list, got text"]
     ok = load_config(write(tmp_path, MINIMAL + "chan:\n  names: [a, b]\n", "ok.yaml"), spec, env={})
     assert ok.section.names == ["a", "b"]
+
+
+def test_a_list_or_a_mapping_comes_from_the_environment_as_yaml(tmp_path: Path) -> None:
+    @attrs.frozen
+    class Channels:
+        names: list[str] = setting(factory=list)
+        aliases: dict[str, str] = setting(factory=dict)
+        topic: str | None = setting(default=None)
+
+    spec = SectionSpec("chan", Channels)
+    env = {
+        "MMBRIDGE_CHAN_NAMES": "[general, random]",
+        "MMBRIDGE_CHAN_ALIASES": "{irc: chat}",
+        "MMBRIDGE_CHAN_TOPIC": "[not, a, list]",
+        "MMBRIDGE_COMMANDS_ADMINS": "[alice, bob]",
+    }
+    loaded = load_config(write(tmp_path, MINIMAL), spec, env=env)
+    assert loaded.section.names == ["general", "random"]
+    assert loaded.section.aliases == {"irc": "chat"}
+    assert loaded.section.topic == "[not, a, list]"  # text stays text
+    assert loaded.core.commands.admins == ["alice", "bob"]
+    found = problems_of(
+        write(tmp_path, MINIMAL, "bad.yaml"), section=spec, env={"MMBRIDGE_CHAN_NAMES": "general"}
+    )
+    assert found == ["environment variable MMBRIDGE_CHAN_NAMES: chan.names: expected a list, got text"]

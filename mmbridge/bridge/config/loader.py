@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import types
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -221,6 +222,10 @@ class _Loader:
                         data[field.name] = outside
                     continue
             if field.name not in node:
+                # A section the file leaves out may still be set from the environment.
+                prefix = env_name(field_path) + "_"
+                if is_attrs_class(field.type) and any(name.startswith(prefix) for name in self.env):
+                    data[field.name] = self.resolve_section(field.type, {}, field_path)
                 continue
             value = plain(node[field.name])
             if is_attrs_class(field.type):
@@ -344,10 +349,17 @@ _ABSENT: Any = object()
 
 
 def _is_text(kind: Any) -> bool:
-    """Whether a field holds text (an environment value for it is not read as YAML)."""
+    """Whether a field holds text (an environment value for it is not read as YAML): ``str``,
+    :class:`Secret`, a ``Literal`` of strings, or a union of those (with ``None``). A list or a
+    mapping is not text, even of strings: its environment value is YAML (``[a, b]``)."""
     if kind in (str, Secret):
         return True
-    return any(option is str or isinstance(option, str) for option in typing.get_args(kind))
+    options = typing.get_args(kind)
+    if typing.get_origin(kind) is Literal:
+        return all(isinstance(option, str) for option in options)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return all(option is type(None) or _is_text(option) for option in options)
+    return False
 
 
 def _dotted(path: KeyPath) -> str:
