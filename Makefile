@@ -5,15 +5,15 @@ PY := $(VENV)/bin/python
 LINT_PATHS := $(wildcard mmbridge tests bench examples)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint typecheck pytest demo demo-mirror demo-link bench emulator clean
+.PHONY: test lint typecheck docs pytest demo demo-mirror demo-link bench emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,postgres,bench,irc]'
+	$(PY) -m pip install --quiet -e '.[dev,postgres,bench,irc,docs]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
@@ -21,6 +21,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# The site, built strictly: a broken link, a missing reference or any warning fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 pytest: $(STAMP)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

@@ -5,6 +5,9 @@ does: as an admin it creates a puppet user and mints its token, then acts as the
 posts, replies, edits, reacts, uploads a file), survives injected faults (a dropped answer, a
 503 burst, a 429) without duplicating a post, and reads the channel back. Exit status 0 means
 every step did what it should.
+
+It is not what ``make demo`` runs: that is the IRC bridge as a daemon (``examples/irc/demo.py``).
+This file uses no bridge, no appservice layer and no daemon, only ``mmbridge.api``.
 """
 
 from __future__ import annotations

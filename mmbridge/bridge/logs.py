@@ -25,6 +25,7 @@ class JSONFormatter(logging.Formatter):
     """One JSON object per line: ``time``, ``level``, ``logger``, ``message`` (+ ``exception``)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,

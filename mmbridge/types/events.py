@@ -117,13 +117,16 @@ class PostedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The post's channel."""
         return self.post.channel_id
 
     @property
     def author_id(self) -> str:
+        """The post's author."""
         return self.post.user_id
 
     def dedupe_key(self) -> Hashable:
+        """The post id: the same post from the WebSocket, a webhook or a catch-up is handled once."""
         return ("post", self.post.id)
 
 
@@ -137,13 +140,16 @@ class PostEditedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The post's channel."""
         return self.post.channel_id
 
     @property
     def author_id(self) -> str:
+        """The post's author (not necessarily who edited it)."""
         return self.post.user_id
 
     def dedupe_key(self) -> Hashable:
+        """The post id, its ``edit_at`` and a digest of its text: each edit once."""
         # Not update_at: a pin or a reaction bumps it without changing the text. Two edits in one
         # millisecond share edit_at; their texts tell them apart.
         return ("edit", self.post.id, self.post.edit_at, text_digest(self.post.message))
@@ -160,13 +166,16 @@ class PostDeletedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The post's channel."""
         return self.post.channel_id
 
     @property
     def author_id(self) -> str:
+        """The post's author (who deleted it is ``delete_by``)."""
         return self.post.user_id
 
     def dedupe_key(self) -> Hashable:
+        """The post id: a post is deleted once."""
         return ("delete", self.post.id)
 
 
@@ -180,9 +189,11 @@ class ReactionAddedEvent(Event):
 
     @property
     def author_id(self) -> str:
+        """Who reacted."""
         return self.reaction.user_id
 
     def dedupe_key(self) -> Hashable:
+        """The post, the user, the emoji and the reaction's ``create_at``."""
         r = self.reaction
         return (self.event_type, r.post_id, r.user_id, r.emoji_name, r.create_at)
 
@@ -197,9 +208,11 @@ class ReactionRemovedEvent(Event):
 
     @property
     def author_id(self) -> str:
+        """Who took the reaction back."""
         return self.reaction.user_id
 
     def dedupe_key(self) -> Hashable:
+        """The post, the user, the emoji and the stream position (the server sends ``create_at`` 0)."""
         # The server builds a removed reaction from the URL, with create_at 0 (api4/reaction.go):
         # only the stream's position tells a second removal from a replay of the first.
         r = self.reaction
@@ -216,6 +229,7 @@ class TypingEvent(Event):
 
     @property
     def author_id(self) -> str:
+        """Who is typing."""
         return self.user_id
 
 
@@ -243,6 +257,7 @@ class UserRemovedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The channel left: ``removed_channel_id`` when set, else the broadcast's channel."""
         return self.removed_channel_id or self.broadcast.channel_id
 
 
@@ -256,6 +271,7 @@ class ChannelCreatedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The new channel."""
         return self.created_channel_id
 
 
@@ -268,6 +284,7 @@ class ChannelUpdatedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The updated channel."""
         return self.channel.id
 
 
@@ -281,6 +298,7 @@ class ChannelDeletedEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The archived channel."""
         return self.deleted_channel_id
 
 
@@ -353,6 +371,7 @@ class UnknownEvent(Event):
 
     @property
     def type(self) -> str:
+        """The event type as sent (``name``)."""
         return self.name
 
 
@@ -366,6 +385,7 @@ class MalformedEvent(Event):
 
     @property
     def type(self) -> str:
+        """The event type as sent (``name``)."""
         return self.name
 
 

@@ -36,13 +36,16 @@ class OutgoingWebhookEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The channel the post was made in."""
         return self.webhook_channel_id
 
     @property
     def author_id(self) -> str:
+        """The post's author."""
         return self.user_id
 
     def dedupe_key(self) -> Hashable | None:
+        """The post id: a webhook delivered twice is handled once; None without one."""
         return ("webhook", self.post_id) if self.post_id else None
 
 
@@ -65,13 +68,16 @@ class SlashCommandEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The channel the command was run in."""
         return self.command_channel_id
 
     @property
     def author_id(self) -> str:
+        """Who ran the command."""
         return self.user_id
 
     def dedupe_key(self) -> Hashable | None:
+        """The trigger id (one per run); None without one."""
         return (self.event_type, self.trigger_id) if self.trigger_id else None
 
 
@@ -95,13 +101,16 @@ class ActionEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The channel of the interactive message."""
         return self.action_channel_id
 
     @property
     def author_id(self) -> str:
+        """Who clicked or chose."""
         return self.user_id
 
     def dedupe_key(self) -> Hashable | None:
+        """The trigger id (one per click); None without one."""
         return (self.event_type, self.trigger_id) if self.trigger_id else None
 
 
@@ -120,10 +129,12 @@ class DialogSubmissionEvent(Event):
 
     @property
     def channel_id(self) -> str:
+        """The channel the dialog was opened from."""
         return self.dialog_channel_id
 
     @property
     def author_id(self) -> str:
+        """Who submitted or cancelled the dialog."""
         return self.user_id
 
 

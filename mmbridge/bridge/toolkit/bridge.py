@@ -133,9 +133,11 @@ class ConnectorBridge(Bridge[SettingsT]):
         return ()
 
     def upgrade_tables(self) -> Sequence[UpgradeTable]:
+        """The toolkit's tables (portals, ghosts, message map, ...), then the connector's."""
         return [toolkit_upgrade_table(), *self.connector_tables()]
 
     def register_handlers(self, dispatcher: Dispatcher) -> None:
+        """Route Mattermost events and the connector's remote events to the toolkit's handlers."""
         on = dispatcher.on
         on(PostedEvent)(self._from_post)
         on(PostEditedEvent)(self._from_edit)
@@ -154,6 +156,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         on(UserUpdatedEvent)(self._user_updated)
 
     def commands(self) -> Sequence[CommandSpec]:
+        """The bridge's one slash command, named after the remote network (``/<trigger> help``)."""
         network = self.connector.network.display_name
         return [
             CommandSpec(
@@ -166,14 +169,17 @@ class ConnectorBridge(Bridge[SettingsT]):
         ]
 
     async def prepare(self) -> None:
+        """Load the portals and read whether the server lets posts override the username."""
         await self.portals.load()
         settings = await self.appservice.bot.system.client_config()
         self._override_allowed = settings.get("EnablePostUsernameOverride") == "true"
 
     def watched_channels(self) -> Sequence[str]:
+        """The channels of every portal."""
         return [portal.channel_id for portal in self.portals.all()]
 
     async def started(self) -> None:
+        """Listen to the direct and group portals, then start the connector."""
         for portal in self.portals.all():
             if portal.kind in (ChatKind.DIRECT, ChatKind.GROUP):
                 await self._listen_direct(portal)
@@ -185,6 +191,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         )
 
     async def stopping(self) -> None:
+        """Close the direct-message listeners and stop the connector."""
         await self.direct.close()
         await self.connector.stop()
 

@@ -77,6 +77,7 @@ class PortalEvent(RemoteEvent):
 
     @property
     def queue_key(self) -> str:
+        """``portal:<key>``: the events of one portal are handled in order."""
         return f"portal:{self.portal}"
 
 
@@ -95,6 +96,7 @@ class RemoteMessage(PortalEvent):
     """An action (``/me waves``): shown in italics with the sender's name."""
 
     def dedupe_key(self) -> Hashable:
+        """The portal and the remote message id: a message sent twice is bridged once."""
         return (self.event_type, str(self.portal), self.message_id)
 
 
@@ -115,6 +117,7 @@ class RemoteDelete(PortalEvent):
     message_id: str
 
     def dedupe_key(self) -> Hashable:
+        """The portal and the remote message id: a message is deleted once."""
         return (self.event_type, str(self.portal), self.message_id)
 
 
@@ -176,4 +179,5 @@ class RemoteUserInfo(RemoteEvent):
 
     @property
     def queue_key(self) -> str:
+        """``user:<remote id>``: the updates of one remote user are handled in order."""
         return f"user:{self.sender.remote_id}"

@@ -40,12 +40,23 @@ class Fault:
 class WebSocketFaultTarget(Protocol):
     """What the WebSocket hub offers to :class:`FaultInjector`."""
 
-    def drop(self, user_id: str | None = None) -> None: ...
-    def drop_after(self, n: int, user_id: str | None = None) -> None: ...
-    def stall(self, seconds: float, user_id: str | None = None) -> None: ...
-    def lose_replay(self, user_id: str | None = None) -> None: ...
-    def send_raw(self, text: str, user_id: str | None = None) -> None: ...
-    def clear_faults(self) -> None: ...
+    def drop(self, user_id: str | None = None) -> None:
+        """Abort the live sockets (of ``user_id``, or all) now."""
+
+    def drop_after(self, n: int, user_id: str | None = None) -> None:
+        """Close the live sockets after ``n`` more events were written to them."""
+
+    def stall(self, seconds: float, user_id: str | None = None) -> None:
+        """Write nothing to the live sockets for ``seconds``."""
+
+    def lose_replay(self, user_id: str | None = None) -> None:
+        """Forget the retained state: the next resume gets a new connection id."""
+
+    def send_raw(self, text: str, user_id: str | None = None) -> None:
+        """Queue a raw text frame on the live sockets."""
+
+    def clear_faults(self) -> None:
+        """Disarm pending drops and stalls."""
 
 
 class FaultInjector:

@@ -22,6 +22,7 @@ DEFAULT_CHANNEL_NAMES = frozenset(name for name, _ in DEFAULT_CHANNELS)
 
 
 def visible_channel(state: State, caller: User, channel_id: str) -> Channel:
+    """The channel ``channel_id`` if ``caller`` may see it; 404 if it does not exist, else 403."""
     channel = state.channel(channel_id)
     if not can_view_channel(state, caller, channel.id):
         raise forbidden()
@@ -41,10 +42,12 @@ def require_read(state: State, caller: User, channel: Channel) -> None:
 
 
 def by_display_name(channels: list[Channel]) -> list[Channel]:
+    """The channels sorted by display name (case-insensitive), then name."""
     return sorted(channels, key=lambda c: (c.display_name.lower(), c.name))
 
 
 def paged(request: web.Request, items: list[Any]) -> list[Any]:
+    """The page of ``items`` the request's ``page`` and ``per_page`` ask for."""
     page, per_page = paging(request)
     return items[page * per_page : (page + 1) * per_page]
 
@@ -75,6 +78,7 @@ def matches(channel: Channel, term: str) -> bool:
 
 
 def member_of(state: State, user_id: str, channel_id: str) -> ChannelMember:
+    """The membership of ``user_id`` in ``channel_id``, or 404 if there is none."""
     member = state.channel_members.get((channel_id, user_id))
     if member is None:
         raise not_found("app.channel.get_member.missing.app_error")

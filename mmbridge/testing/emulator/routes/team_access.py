@@ -32,6 +32,7 @@ def has_system_permission(user: User, permission: str) -> bool:
 
 
 def team_member_of(state: State, team_id: str, user_id: str) -> TeamMember | None:
+    """The current (not deleted) membership of ``user_id`` in ``team_id``, or None."""
     member = state.team_members.get((team_id, user_id))
     return member if member is not None and not member.delete_at else None
 
@@ -51,6 +52,7 @@ def has_team_permission(state: State, user: User, team_id: str, permission: str)
 
 
 def require_team_permission(state: State, user: User, team_id: str, permission: str) -> None:
+    """403 unless ``user`` has ``permission`` in ``team_id``."""
     if not has_team_permission(state, user, team_id, permission):
         raise forbidden()
 
@@ -65,10 +67,12 @@ def team_json(state: State, user: User, team: Team) -> dict[str, Any]:
 
 
 def is_listable(team: Team) -> bool:
+    """Whether anyone may find the team: open, and open to invitations."""
     return team.allow_open_invite and team.type == TEAM_OPEN
 
 
 def can_view_team(state: State, user: User, team: Team) -> bool:
+    """Whether ``user`` may read the team: a listable team, or ``view_team`` in it."""
     return is_listable(team) or has_team_permission(state, user, team.id, "view_team")
 
 
@@ -76,6 +80,7 @@ def can_view_team(state: State, user: User, team: Team) -> bool:
 
 
 def member_missing() -> AppError:
+    """404 ``app.team.get_member.missing.app_error``."""
     return not_found("app.team.get_member.missing.app_error")
 
 
@@ -117,6 +122,7 @@ async def multipart_form(request: web.Request, error_id: str, status: int = 400)
 
 
 def file_bytes(field: Any) -> bytes | None:
+    """The content of an uploaded file field, or None when the field is not a file."""
     if isinstance(field, web.FileField):
         return bytes(field.file.read())
     return None
