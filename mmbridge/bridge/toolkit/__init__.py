@@ -3,6 +3,7 @@ plus :class:`~.bridge.ConnectorBridge` (portals, ghosts, the message map, users,
 See ``docs/toolkit.md``."""
 
 from .bridge import ConnectorBridge
+from .commands import CommandContext, CommandError, CommandRegistry
 from .connector import (
     Connector,
     FollowsPortals,
@@ -45,6 +46,9 @@ from .users import BridgeUser, Users, display_name_of
 __all__ = [
     "BridgeUser",
     "ChatKind",
+    "CommandContext",
+    "CommandError",
+    "CommandRegistry",
     "Connector",
     "ConnectorBridge",
     "FollowsPortals",

@@ -113,9 +113,12 @@ class ConnectorBridge(Bridge[SettingsT]):
         self.connector = self.create_connector()
         #: What the connector can do beyond messages (``edits``, ``reactions``, ...).
         self.capabilities = capabilities(self.connector)
-        #: The ``/bridge`` commands; add a bridge's own with ``commands_registry.command(...)``.
+        #: The ``/bridge`` commands; a bridge adds its own in :meth:`register_commands`.
         self.commands_registry = CommandRegistry(self.config.commands.trigger)
         register_builtin_commands(self.commands_registry)
+        if "login" not in self.capabilities:  # nothing to log in to: not offered in help
+            self.commands_registry.remove("login")
+        self.register_commands(self.commands_registry)
         #: The puppets' streams that hear direct and group portals (the bot is not in them).
         self.direct = DirectListeners(self.dispatcher.dispatch, self.catch_up)
         self._profiled: set[str] = set()
@@ -123,6 +126,11 @@ class ConnectorBridge(Bridge[SettingsT]):
         self._override_allowed = False
 
     # ---- hooks ----------------------------------------------------------------------------------
+
+    def register_commands(self, registry: CommandRegistry) -> None:
+        """Add the bridge's own ``/bridge`` commands (called once, in ``__init__``, after the
+        built-in ones and the connector), e.g. ``@registry.command("nick", "change your nick")``.
+        The default adds none."""
 
     def create_connector(self) -> Connector:
         """The bridge's connector (called once, in ``__init__``, after the toolkit's pieces)."""

@@ -5,7 +5,7 @@ Each command has a name, a one-line help, a usage and a permission level (``user
 ``admin``: a Mattermost system admin, or a user named in ``commands.admins``). ``help`` is made
 from what is registered, and shows each person only what they may run. A bridge adds its own::
 
-    @bridge.commands_registry.command("nick", "change your IRC nick", usage="NEW_NICK")
+    @registry.command("nick", "change your IRC nick", usage="NEW_NICK")
     async def nick(ctx: CommandContext) -> str:
         ...
         return f"you are now {ctx.args[0]}"
@@ -83,6 +83,10 @@ class CommandRegistry:
             return handler
 
         return register
+
+    def remove(self, name: str) -> None:
+        """Take the command ``name`` out (nothing happens when there is none)."""
+        self._commands.pop(name, None)
 
     def get(self, name: str) -> BridgeCommand | None:
         """The command called ``name``."""
