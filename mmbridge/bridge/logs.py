@@ -53,7 +53,8 @@ def _all_handlers() -> list[logging.Handler]:
 def config_secrets(*values: object) -> list[str]:
     """Every :class:`Secret` in ``values`` (attrs objects such as the core config, the bridge's
     section or the registration, walked with their mappings and sequences), revealed; for a URL,
-    its password too. For :func:`install_secret_filter`."""
+    only its password (the rest of ``postgres://user@host/db`` or ``sqlite:///bridge.db`` tells
+    an operator which database is meant, and hides nothing). For :func:`install_secret_filter`."""
     found: list[str] = []
     pending = list(values)
     seen: set[int] = set()
@@ -64,9 +65,10 @@ def config_secrets(*values: object) -> list[str]:
         seen.add(id(value))
         if isinstance(value, Secret):
             revealed = value.reveal()
-            if revealed:
-                found.append(revealed)
+            if "://" in revealed:
                 found.extend(_url_password(revealed))
+            elif revealed:
+                found.append(revealed)
         elif attrs.has(cls := type(value)):
             pending.extend(getattr(value, field.name) for field in attrs.fields(cls))
         elif isinstance(value, Mapping):
@@ -77,13 +79,14 @@ def config_secrets(*values: object) -> list[str]:
 
 
 def _url_password(text: str) -> list[str]:
-    if "://" not in text:
-        return []
+    """The passwords a URL carries: its userinfo's, and a ``password``/``sslpassword`` query
+    parameter (libpq takes both)."""
     try:
-        password = URL(text).password
+        url = URL(text)
     except (ValueError, TypeError):
-        return []
-    return [password] if password else []
+        return [text]  # not readable as a URL: all of it stays secret
+    found = [url.password or ""] + [url.query.get(name, "") for name in ("password", "sslpassword")]
+    return [password for password in found if password]
 
 
 def install_secret_filter(
