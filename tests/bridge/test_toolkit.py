@@ -4,7 +4,7 @@ ConnectorBridge doing portals, ghosts, the message map and both directions."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import attrs
@@ -13,12 +13,20 @@ import pytest_asyncio
 
 from mmbridge.api import ClientAPI
 from mmbridge.bridge import Registration
-from mmbridge.bridge.toolkit import PortalKey, RemoteChatInfo, RemoteMessage, Sender
+from mmbridge.bridge.toolkit import (
+    BridgeUser,
+    CommandError,
+    LoginResult,
+    PortalKey,
+    RemoteChatInfo,
+    RemoteMessage,
+    Sender,
+)
 from mmbridge.testing.emulator import Emulator, EmulatorSettings
 from mmbridge.testing.emulator.models import Post
 from mmbridge.types import ChannelID, UserID
 
-from .loopnet import LoopBridge
+from .loopnet import LoopBridge, LoopConnector
 
 
 def config_text(url: str, token: str, database: Path) -> str:
@@ -46,14 +54,15 @@ async def until(condition: Callable[[], object], limit: float = 10.0) -> None:
 class Loop:
     """A started LoopBridge and ways to look at the emulator."""
 
-    def __init__(self, emulator: Emulator, path: Path) -> None:
+    def __init__(self, emulator: Emulator, path: Path, kind: type[LoopBridge] = LoopBridge) -> None:
         self.emulator = emulator
         self.path = path
+        self.kind = kind
         self.bridge = self.make()
 
     def make(self) -> LoopBridge:
-        config = LoopBridge.load_config(self.path)
-        return LoopBridge(config, registration=Registration.from_config(config.core))
+        config = self.kind.load_config(self.path)
+        return self.kind(config, registration=Registration.from_config(config.core))
 
     async def restart(self) -> None:
         await self.bridge.stop()
@@ -374,3 +383,56 @@ async def test_a_message_posted_but_not_recorded_before_a_stop_still_gets_its_ed
     await until(lambda: loop.posts(channel)[0].message == "edited after the restart")
     await net.delete("room", "carol", first)
     await until(lambda: not loop.posts(channel))
+
+
+class LoginLoopConnector(LoopConnector):
+    """The loop network with accounts: ``/bridge login NAME PASSWORD``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logged_out: list[str] = []
+
+    async def login(self, user: BridgeUser, args: Sequence[str]) -> LoginResult:
+        if len(args) != 2 or args[1] != "sesame":
+            raise CommandError("wrong name or password")
+        return LoginResult(args[0], {"session": f"s-{args[0]}"})
+
+    async def logout(self, user: BridgeUser) -> None:
+        self.logged_out.append(user.remote_id or "")
+
+
+class LoginLoopBridge(LoopBridge):
+    def create_connector(self) -> LoginLoopConnector:
+        return LoginLoopConnector()
+
+
+async def test_login_and_logout_with_a_remote_account_survive_a_restart(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    _, token = emulator.create_user("loopbot", admin=True, bot=True)
+    path = tmp_path / "config.yaml"
+    path.write_text(config_text(str(emulator.url), token, tmp_path / "loop.db"))
+    loop = Loop(emulator, path, LoginLoopBridge)
+    await loop.bridge.start()
+    try:
+        seed = emulator.seed
+        assert "/bridge login ..." in await command(loop, seed.token, seed.channel_id, "/bridge help")
+        wrong = await command(loop, seed.token, seed.channel_id, "/bridge login alice_remote nope")
+        assert wrong == "wrong name or password"
+        assert "not logged in" in await command(loop, seed.token, seed.channel_id, "/bridge status")
+        ok = await command(loop, seed.token, seed.channel_id, "/bridge login alice_remote sesame")
+        assert ok == "You are logged in as `alice_remote`."
+        # The password is masked in every log line from now on.
+        assert "sesame" not in loop.bridge.secrets.redact("the password is sesame")
+        await loop.restart()  # the login is stored
+        status = await command(loop, seed.token, seed.channel_id, "/bridge status")
+        assert "You are logged in as `alice_remote`." in status
+        user = await loop.bridge.users.get(seed.user_id)
+        assert user.login == {"session": "s-alice_remote"}
+        assert await command(loop, seed.token, seed.channel_id, "/bridge logout") == "Logged out."
+        connector = loop.bridge.connector
+        assert isinstance(connector, LoginLoopConnector)
+        assert connector.logged_out == ["alice_remote"]
+        assert "not logged in" in await command(loop, seed.token, seed.channel_id, "/bridge status")
+    finally:
+        await loop.bridge.stop()

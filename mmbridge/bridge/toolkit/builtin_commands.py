@@ -78,7 +78,8 @@ def register_builtin_commands(registry: CommandRegistry) -> None:
         portal = await ctx.bridge.portals.set_relay(ctx.portal, ctx.args[0] == "on")
         return f"Relay mode is {'on' if portal.relay else 'off'} in this channel."
 
-    @command("login", "log in with your own remote account", usage="...")
+    # Secret: what a login takes is often a password (masked in the logs from here on).
+    @command("login", "log in with your own remote account", usage="...", secret_args=True)
     async def login(ctx: CommandContext) -> str:
         connector = ctx.bridge.connector
         if not isinstance(connector, HandlesLogin):
