@@ -29,10 +29,31 @@ __all__ = [
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_INT: dict[str, Any] = {"type": "integer"}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array_of(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+def _object(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": sorted(properties), "properties": properties}
+
+
+def _either(*schemas: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": list(schemas)}
+
+
 # Where the real server differs from the spec. Key: (METHOD, path template, real status), where
-# "*" matches any method or path. Value: either the documented status whose response schema the
-# body must match, or the exact non-JSON body the server sends instead.
-KNOWN_DEVIATIONS: dict[tuple[str, str, int], str | bytes | None] = {
+# "*" matches any method or path. Value: the documented status whose response schema the body
+# must match (a str); the exact non-JSON body the server sends instead (bytes); the schema of what
+# the server really sends, with $refs into the spec (a dict); or None for a body the spec does not
+# describe at all (a streamed file, an operation missing from the spec).
+KNOWN_DEVIATIONS: dict[tuple[str, str, int], str | bytes | dict[str, Any] | None] = {
     # server/channels/api4/file.go (getFile) streams the file with 200; the spec lists no 200 at
     # all for this operation. None: a real answer whose body the spec does not describe.
     ("GET", "/api/v4/files/{file_id}", 200): None,
@@ -52,27 +73,41 @@ KNOWN_DEVIATIONS: dict[tuple[str, str, int], str | bytes | None] = {
     },
     # server/channels/api4/team.go: getAllTeams answers {teams, total_count} with
     # include_total_count (the spec: an array), searchTeams an array unless paged (the spec: object).
-    ("GET", "/api/v4/teams", 200): None,
-    ("POST", "/api/v4/teams/search", 200): None,
+    ("GET", "/api/v4/teams", 200): _either(
+        _array_of("Team"), _object(teams=_array_of("Team"), total_count=_INT)
+    ),
+    ("POST", "/api/v4/teams/search", 200): _either(
+        _array_of("Team"), _object(teams=_array_of("Team"), total_count=_INT)
+    ),
     # server/channels/api4/channel.go: getAllChannels answers {channels, total_count} with
     # include_total_count (the spec: an array), searchAllChannels an array unless paged (the spec:
     # object) and, with system_console=false, a ChannelList.
-    ("GET", "/api/v4/channels", 200): None,
+    ("GET", "/api/v4/channels", 200): _either(
+        _ref("ChannelListWithTeamData"),
+        _object(channels=_ref("ChannelListWithTeamData"), total_count=_INT),
+    ),
     # server/channels/api4/channel_category.go (getCategoriesForTeamForUser) writes one
     # OrderedSidebarCategories; the spec says an array of them.
-    ("GET", "/api/v4/users/{user_id}/teams/{team_id}/channels/categories", 200): None,
-    ("POST", "/api/v4/channels/search", 200): None,
+    ("GET", "/api/v4/users/{user_id}/teams/{team_id}/channels/categories", 200): _ref(
+        "OrderedSidebarCategories"
+    ),
+    ("POST", "/api/v4/channels/search", 200): _either(
+        _array_of("ChannelWithTeamData"),
+        _object(channels=_array_of("ChannelWithTeamData"), total_count=_INT),
+    ),
     # server/channels/api4/limits.go (getServerLimits) encodes one ServerLimits object; the spec
     # documents an array of them.
-    ("GET", "/api/v4/limits/server", 200): None,
+    ("GET", "/api/v4/limits/server", 200): _ref("ServerLimits"),
     # server/channels/app/ratelimit.go (RateLimitWriter): http.Error(w, "limit exceeded", 429),
     # so every rate-limited route answers text/plain, whatever the spec documents.
     ("*", "*", 429): b"limit exceeded\n",
     # server/channels/store/sqlstore/post_store.go (search): the database search returns
     # MakePostSearchResults(list, nil), so "matches" is null; the spec has a non-null object.
-    ("POST", "/api/v4/teams/{team_id}/posts/search", 200): None,
+    ("POST", "/api/v4/teams/{team_id}/posts/search", 200): {
+        "allOf": [_ref("PostList"), _object(matches={"enum": [None]})]
+    },
     # server/channels/api4/post.go (getFlaggedPostsForUser) writes one PostList; the spec says array.
-    ("GET", "/api/v4/users/{user_id}/posts/flagged", 200): None,
+    ("GET", "/api/v4/users/{user_id}/posts/flagged", 200): _ref("PostList"),
     # server/channels/app/user.go (GetThreadsForUser): with totalsOnly the threads are never read,
     # so "threads" is null; the spec has a non-null array.
     ("GET", "/api/v4/users/{user_id}/teams/{team_id}/threads", 200): None,
@@ -80,8 +115,8 @@ KNOWN_DEVIATIONS: dict[tuple[str, str, int], str | bytes | None] = {
     # answers {"status":"OK"}, getEmojisByNames an array of Emoji (the spec says User), and
     # getEmojiImage the image bytes (no 200 in the spec).
     ("POST", "/api/v4/emoji", 200): "201",
-    ("DELETE", "/api/v4/emoji/{emoji_id}", 200): None,
-    ("POST", "/api/v4/emoji/names", 200): None,
+    ("DELETE", "/api/v4/emoji/{emoji_id}", 200): _ref("StatusOK"),
+    ("POST", "/api/v4/emoji/names", 200): _array_of("Emoji"),
     ("GET", "/api/v4/emoji/{emoji_id}/image", 200): None,
     # server/channels/api4/file.go: thumbnail, preview and public file are streamed with 200 (not in
     # the spec); a bad public-link hash renders the web app's HTML error page (RenderWebAppError);
@@ -253,6 +288,13 @@ class OpenAPISpec:
             if not content_type.lower().startswith("text/plain"):
                 problems.append(f"plain-text body sent with Content-Type {content_type!r}")
             return problems
+        if isinstance(deviation, dict):  # the shape the server really sends
+            if not _is_json(content_type):
+                return [f"a JSON body was expected but Content-Type is {content_type!r}"]
+            try:
+                return self._schema_problems(deviation, json.loads(body))
+            except ValueError:
+                return ["a JSON body was expected but the body is not valid JSON"]
         documented = deviation if isinstance(deviation, str) else str(status)
         responses: dict[str, Any] = op.get("responses") or {}
         response = (

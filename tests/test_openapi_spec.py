@@ -173,3 +173,12 @@ def test_assert_responses_match_spec(spec: OpenAPISpec) -> None:
     assert "GET /api/v4/users/{user_id} -> 418: the spec says JSON but" in message
     assert "x" * 300 in message
     assert "x" * 301 not in message
+
+
+def test_a_deviation_with_the_servers_shape_is_still_checked(spec: OpenAPISpec) -> None:
+    # getServerLimits writes one ServerLimits object where the spec documents an array of them:
+    # the object passes, the documented array (what the server never sends) does not.
+    route = ("GET", "/api/v4/limits/server", 200)
+    assert spec.validate_response(*route, b'{"activeUserCount": 3, "maxUsersLimit": 2500}', JSON) == []
+    assert spec.validate_response(*route, b"[]", JSON) != []
+    assert spec.validate_response(*route, b"not json", JSON) != []
