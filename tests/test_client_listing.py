@@ -8,7 +8,8 @@ import pytest
 from mmbridge.api import ClientAPI
 from mmbridge.errors import NotFoundError, ValidationError
 from mmbridge.testing.emulator import Emulator
-from mmbridge.types import TeamID, UserID
+from mmbridge.testing.emulator.images import default_png
+from mmbridge.types import Preference, TeamID, UserID
 
 
 async def test_users_list_with_the_servers_filters(emulator: Emulator, admin: ClientAPI) -> None:
@@ -120,3 +121,33 @@ async def test_incoming_webhooks(emulator: Emulator, admin: ClientAPI) -> None:
     await admin.webhooks.delete_incoming(hook.id)
     with pytest.raises(NotFoundError):
         await admin.webhooks.get_incoming(hook.id)
+
+
+async def test_custom_emoji(emulator: Emulator, admin: ClientAPI, alice: ClientAPI) -> None:
+    seed = emulator.seed
+    png = default_png()
+    created = await alice.emoji.create("party-parrot", png, UserID(seed.user_id))
+    assert created.name == "party-parrot"
+    assert created.creator_id == seed.user_id
+    assert (await admin.emoji.get(created.id)).name == "party-parrot"
+    assert (await admin.emoji.get_by_name("party-parrot")).id == created.id
+    assert [e.id for e in await admin.emoji.get_by_names(["party-parrot", "nope"])] == [created.id]
+    assert created.id in {e.id for e in await admin.emoji.list(sort_by_name=True)}
+    assert await admin.emoji.get_image(created.id) == png
+    with pytest.raises(ValidationError):
+        await alice.emoji.create("bad name", png, UserID(seed.user_id))
+    await alice.emoji.delete(created.id)
+    with pytest.raises(NotFoundError):
+        await admin.emoji.get(created.id)
+
+
+async def test_preferences(emulator: Emulator, alice: ClientAPI) -> None:
+    me = UserID(emulator.seed.user_id)
+    flag = Preference(me, "display_settings", "use_military_time", "true")
+    await alice.preferences.save(me, [flag])
+    assert flag in await alice.preferences.get(UserID("me"), "display_settings")
+    assert (await alice.preferences.get_one(me, "display_settings", "use_military_time")).value == "true"
+    sent = emulator.events.of_type("preferences_changed")
+    assert [e.broadcast.user_id for e in sent] == [me]
+    await alice.preferences.delete(me, [flag])
+    assert flag not in await alice.preferences.get(me)

@@ -12,8 +12,10 @@ from .endpoints import (
     BotsAPI,
     ChannelsAPI,
     CommandsAPI,
+    EmojiAPI,
     FilesAPI,
     PostsAPI,
+    PreferencesAPI,
     ReactionsAPI,
     RolesAPI,
     SystemAPI,
@@ -110,13 +112,23 @@ class ClientAPI:
 
     @cached_property
     def webhooks(self) -> WebhooksAPI:
-        """``/hooks/outgoing``."""
+        """``/hooks``: outgoing and incoming webhooks."""
         return WebhooksAPI(self.http)
 
     @cached_property
     def commands(self) -> CommandsAPI:
         """``/commands``."""
         return CommandsAPI(self.http)
+
+    @cached_property
+    def emoji(self) -> EmojiAPI:
+        """``/emoji``."""
+        return EmojiAPI(self.http)
+
+    @cached_property
+    def preferences(self) -> PreferencesAPI:
+        """``/users/{id}/preferences``."""
+        return PreferencesAPI(self.http)
 
     @cached_property
     def websocket(self) -> WebSocketStream:

@@ -1,6 +1,7 @@
 """attrs models of Mattermost objects, read from and written to JSON with cattrs."""
 
 from .channels import Channel, ChannelMember, ChannelType
+from .emoji import Emoji, Preference
 from .events import (
     KNOWN_EVENT_TYPES,
     AddedToTeamEvent,
@@ -78,6 +79,7 @@ __all__ = [
     "DialogResponse",
     "DialogSubmissionEvent",
     "DirectAddedEvent",
+    "Emoji",
     "Event",
     "FileID",
     "FileInfo",
@@ -97,6 +99,7 @@ __all__ = [
     "PostID",
     "PostList",
     "PostedEvent",
+    "Preference",
     "Reaction",
     "ReactionAddedEvent",
     "ReactionRemovedEvent",

@@ -3,8 +3,10 @@
 from .bots import BotsAPI
 from .channels import ChannelsAPI
 from .commands import CommandsAPI
+from .emoji import EmojiAPI
 from .files import FilesAPI
 from .posts import PostsAPI
+from .preferences import PreferencesAPI
 from .reactions import ReactionsAPI
 from .roles import RolesAPI
 from .system import SystemAPI
@@ -17,8 +19,10 @@ __all__ = [
     "BotsAPI",
     "ChannelsAPI",
     "CommandsAPI",
+    "EmojiAPI",
     "FilesAPI",
     "PostsAPI",
+    "PreferencesAPI",
     "ReactionsAPI",
     "RolesAPI",
     "SystemAPI",
