@@ -46,23 +46,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def copies(emu: Emulator, channel_id: str) -> int:
+def copies(emu: Emulator, channel_id: str, prefix: str = "mirror_") -> int:
+    """Posts in ``channel_id`` by users whose username starts with ``prefix``."""
     state = emu.state
     return sum(
         1
         for p in state.posts.values()
-        if p.channel_id == channel_id and state.user(p.user_id).username.startswith("mirror_")
+        if p.channel_id == channel_id and state.user(p.user_id).username.startswith(prefix)
     )
 
 
 async def post_and_wait(
-    emu: Emulator, http: aiohttp.ClientSession, target: str, n: int, expected: int
+    emu: Emulator, http: aiohttp.ClientSession, target: str, n: int, expected: int, prefix: str = "mirror_"
 ) -> None:
     body = {"channel_id": emu.seed.channel_id, "message": f"warm message {n}"}
     async with http.post("/api/v4/posts", json=body) as response:
         response.raise_for_status()
     deadline = time.perf_counter() + 10
-    while copies(emu, target) < expected:
+    while copies(emu, target, prefix) < expected:
         if time.perf_counter() > deadline:
             raise SystemExit(f"the copy of message {n} did not appear within 10 s")
         await asyncio.sleep(0.0005)
@@ -85,6 +86,63 @@ async def main():
 asyncio.run(main())
 """
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    return float(out.decode().strip()) / count
+
+
+FLOOR_CODE = """
+import asyncio, json, sys, time, aiohttp
+url, token, source, target, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+async def main():
+    async with aiohttp.ClientSession(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        me = await (await http.get("/api/v4/users/me")).json()
+        for channel in (source, target):
+            await (await http.post(f"/api/v4/channels/{channel}/members", json={"user_id": me["id"]})).read()
+        async with http.ws_connect("/api/v4/websocket") as ws:
+            print("ready", flush=True)
+            copied, start = 0, 0.0
+            async for frame in ws:
+                event = json.loads(frame.data)
+                if event.get("event") != "posted":
+                    continue
+                post = json.loads(event["data"]["post"])
+                if post["channel_id"] != source or post["user_id"] == me["id"]:
+                    continue  # the echo of a copy
+                body = {"channel_id": target, "message": post["message"], "props": {"copy_of": post["id"]}}
+                async with http.post("/api/v4/posts", json=body) as response:
+                    await response.read()
+                copied += 1
+                if copied == 1:
+                    start = time.process_time()  # from the first copy on: warm
+                if copied == count + 1:
+                    await asyncio.sleep(0.2)  # the last echo
+                    break
+    print(time.process_time() - start, flush=True)
+asyncio.run(main())
+"""
+
+
+async def floor_cpu(emu: Emulator, http: aiohttp.ClientSession, target: str, count: int) -> float:
+    """CPU per message of the mirror's work with no framework and no database: a plain aiohttp
+    client in a child process hears alice's post by WebSocket, POSTs its copy, and hears (and
+    drops) the copy's echo. What any bridge of this flow costs at least."""
+    _, token = emu.create_user("floor-bot", bot=True)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        FLOOR_CODE,
+        str(emu.url),
+        token,
+        emu.seed.channel_id,
+        target,
+        str(count),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    await process.stdout.readline()  # ready
+    await asyncio.sleep(0.2)  # its WebSocket is registered
+    for n in range(count + 1):
+        await post_and_wait(emu, http, target, n, n + 1, prefix="floor-bot")
     out, _ = await process.communicate()
     return float(out.decode().strip()) / count
 
@@ -131,6 +189,8 @@ async def main(args: argparse.Namespace) -> None:
             daemon_requests = [r for r in emu.requests if r.user_id != emu.seed.user_id]
         await daemon.stop()
         raw_after = await raw_post_cpu(emu, emu.seed.token, args.messages)
+        async with aiohttp.ClientSession(base_url=emu.url, headers=headers) as http:
+            floor = await floor_cpu(emu, http, off_topic.id, args.messages)
     await emu.stop()
     raw = (raw_before + raw_after) / 2
     per = args.messages
@@ -149,6 +209,10 @@ async def main(args: argparse.Namespace) -> None:
         f"{raw * 1000:.2f} ms ({raw_before * 1000:.2f}, {raw_after * 1000:.2f})"
     )
     print(f"ratio: {cpu / per / raw:.1f}x")
+    print(
+        f"floor (plain aiohttp: WebSocket in, POST out, echo in; no framework, no database): "
+        f"{floor * 1000:.2f} ms, {floor / raw:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import attrs
 from yarl import URL
 
@@ -60,11 +62,21 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+#: SQLite's ``synchronous`` levels a URL may ask for (``?synchronous=``).
+SQLITE_SYNCHRONOUS = ("normal", "full")
+
+
 @attrs.frozen
 class SQLiteTarget:
-    """Where a ``sqlite://`` URL points: a file path or ``:memory:``."""
+    """Where a ``sqlite://`` URL points (a file path or ``:memory:``) and how it syncs.
+
+    ``synchronous="normal"`` (the default, in WAL mode) keeps every committed transaction through
+    a crash of the process, and may lose the last ones to a power cut or an OS crash; ``"full"``
+    syncs the log at every commit, at about twice the database's CPU.
+    """
 
     path: str
+    synchronous: str = "normal"
 
 
 @attrs.frozen
@@ -80,7 +92,8 @@ class PostgresTarget:
 def parse_database_url(url: str) -> SQLiteTarget | PostgresTarget:
     """Parse a database URL.
 
-    - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``;
+    - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``,
+      with the query option ``synchronous`` (``normal``, the default, or ``full``);
     - ``postgres://user:pass@host:port/dbname`` (or ``postgresql://``), with mmbridge's query options
       ``schema`` (the ``search_path``), ``min_size`` and ``max_size`` (the pool's bounds); any other
       query option is passed to asyncpg.
@@ -93,11 +106,23 @@ def parse_database_url(url: str) -> SQLiteTarget | PostgresTarget:
     if sep and scheme in ("sqlite", "sqlite3"):
         # As in SQLAlchemy: sqlite:/// + path, so an absolute path gives four slashes.
         path = rest[1:] if rest.startswith("/") else rest
+        path, _, query = path.partition("?")
         if not path:
             raise DatabaseError(
                 f"the SQLite URL {url!r} names no file (use sqlite:///path/to.db or sqlite:///:memory:)"
             )
-        return SQLiteTarget(path=path)
+        options = dict(parse_qsl(query, keep_blank_values=True))
+        synchronous = options.pop("synchronous", "normal").lower()
+        if options:
+            raise DatabaseError(
+                f"unknown option {', '.join(sorted(options))} in the SQLite URL {url!r} "
+                f"(the only one is synchronous)"
+            )
+        if synchronous not in SQLITE_SYNCHRONOUS:
+            raise DatabaseError(
+                f"synchronous must be normal or full in the SQLite URL {url!r}, not {synchronous!r}"
+            )
+        return SQLiteTarget(path=path, synchronous=synchronous)
     if sep and scheme in ("postgres", "postgresql"):
         try:
             parsed = URL(url)

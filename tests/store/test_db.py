@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 from pathlib import Path
 
@@ -174,3 +175,22 @@ async def test_a_new_sqlite_file_is_private_to_its_owner(tmp_path: Path, cleanup
     other = cleanup(Database.create(f"sqlite:///{existing}", upgrade_table=[], owner=OWNER))
     await other.start()
     assert stat.S_IMODE(existing.stat().st_mode) == 0o640  # an operator's choice is kept
+
+
+async def test_sqlite_sync_level_comes_from_the_url(tmp_path: Path, cleanup: Cleanup) -> None:
+    """WAL with ``synchronous=normal`` unless the URL asks for ``full``; the option is not part of
+    the file's name, and an unknown option or level is refused before anything is opened."""
+    for query, level in (("", 1), ("?synchronous=full", 2), ("?synchronous=NORMAL", 1)):
+        db = cleanup(Database.create(f"sqlite:///{tmp_path / 'b.db'}{query}", upgrade_table=[], owner=OWNER))
+        await db.start()
+        assert await db.fetchval("PRAGMA synchronous") == level, query
+        assert str(await db.fetchval("PRAGMA journal_mode")).lower() == "wal"
+        await db.stop()
+    assert os.listdir(tmp_path) == ["b.db"]  # (the WAL files go at the last close)
+    for query, message in (
+        ("?synchronous=off", "synchronous must be normal or full"),
+        ("?mode=ro", "unknown option mode"),
+    ):
+        with pytest.raises(DatabaseError, match=message):
+            Database.create(f"sqlite:///{tmp_path / 'c.db'}{query}", upgrade_table=[], owner=OWNER)
+    assert not (tmp_path / "c.db").exists()
