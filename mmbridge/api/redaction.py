@@ -1,7 +1,7 @@
 """Redaction of secrets from log records: a :class:`logging.Filter` for handlers.
 
-:class:`SecretFilter` rewrites every record it sees, at any level and from any library (aiosqlite
-logs each statement with its parameters at DEBUG, puppet tokens included), so that no registered
+:class:`SecretFilter` rewrites every record it sees, at any level and from any library (a
+library may log a request or a statement with its parameters at DEBUG, tokens included), so that no registered
 secret and nothing that looks like a credential reaches a log line:
 
 * registered secrets (tokens, passwords, secrets from the config; puppet tokens as they are made),
@@ -55,13 +55,13 @@ class SecretFilter(logging.Filter):
     """Masks secrets in every record; never drops one.
 
     Attach it to handlers, not loggers: a logger's filters only see records logged on that very
-    logger, not those propagated from its children (``aiosqlite``, ``asyncpg``, ...), while a
+    logger, not those propagated from its children (``asyncpg``, ``aiohttp.client``, ...), while a
     handler's filters see every record the handler emits. The record is rewritten in place: its
     message is formatted, masked and stored as ``msg`` with empty ``args``; a traceback is
     formatted into ``exc_text`` and masked, and ``exc_info`` cleared, so that a formatter that
     would format the exception again cannot show it unmasked.
 
-    Safe to use from several threads (aiosqlite logs from its own); :meth:`add` may be called at
+    Safe to use from several threads (the SQLite backend logs from its own); :meth:`add` may be called at
     any time, e.g. for each puppet token as it is made.
     """
 

@@ -209,7 +209,7 @@ class EventLedger:
             if keyed is None:
                 continue
             key, event_time = keyed
-            await conn.execute(
+            await conn.defer(
                 "INSERT INTO mmbridge_handled (bridge_id, event_key, channel_id, event_time) "
                 "VALUES ($1, $2, $3, $4) ON CONFLICT (bridge_id, event_key) DO NOTHING",
                 self.bridge_id,
@@ -221,7 +221,7 @@ class EventLedger:
             await self._set_reaction(conn, event, PRESENT)
         elif isinstance(event, ReactionRemovedEvent):
             reaction = event.reaction
-            await conn.execute(
+            await conn.defer(
                 "DELETE FROM mmbridge_reaction "
                 "WHERE bridge_id = $1 AND post_id = $2 AND user_id = $3 AND emoji_name = $4",
                 self.bridge_id,
@@ -234,7 +234,7 @@ class EventLedger:
             await self._advance(conn, channel, position)
 
     async def _advance(self, conn: Connection, channel_id: str, update_at: int) -> None:
-        await conn.execute(
+        await conn.defer(
             "INSERT INTO mmbridge_position (bridge_id, channel_id, update_at) VALUES ($1, $2, $3) "
             "ON CONFLICT (bridge_id, channel_id) DO UPDATE SET update_at = CASE "
             "WHEN excluded.update_at > mmbridge_position.update_at THEN excluded.update_at "

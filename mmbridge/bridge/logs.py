@@ -17,9 +17,6 @@ from yarl import URL
 from ..api.redaction import SecretFilter, attach_filter, find_filter
 from .config.secret import Secret
 
-#: Loggers that print secrets at DEBUG and stay at INFO even under ``--debug``.
-QUIET_LOGGERS = ("aiosqlite",)
-
 
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: ``time``, ``level``, ``logger``, ``message`` (+ ``exception``)."""
@@ -112,8 +109,7 @@ def configure_logging(
 ) -> SecretFilter:
     """Apply the ``logging`` section; ``debug`` lowers the root and ``mmbridge`` loggers to DEBUG.
 
-    The :data:`QUIET_LOGGERS` stay at INFO whatever the section's root level, unless the section
-    names a level for them itself. Every handler then gets a :class:`SecretFilter` masking
+    Every handler then gets a :class:`SecretFilter` masking
     ``secrets`` (see :func:`install_secret_filter`); it is returned, and a filter installed before
     (with its secrets) is kept.
 
@@ -125,8 +121,6 @@ def configure_logging(
     if debug:
         config.setdefault("root", {})["level"] = "DEBUG"
         loggers.setdefault("mmbridge", {})["level"] = "DEBUG"
-    for name in QUIET_LOGGERS:
-        loggers.setdefault(name, {}).setdefault("level", "INFO")
     previous = find_filter(_all_handlers())  # dictConfig replaces the handlers: keep the secrets
     logging.config.dictConfig(config)
     return install_secret_filter(secrets, secret_filter=previous)

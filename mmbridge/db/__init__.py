@@ -1,4 +1,4 @@
-"""A small async database layer: SQLite (aiosqlite) and PostgreSQL (asyncpg) behind one API.
+"""A small async database layer: SQLite (sqlite3) and PostgreSQL (asyncpg) behind one API.
 
 SQL is written once, with asyncpg's ``$1`` placeholders (rewritten to ``?1`` for SQLite, see
 :mod:`.dialect`); schema changes are numbered steps in an :class:`UpgradeTable`, run by

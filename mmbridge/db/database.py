@@ -1,4 +1,4 @@
-"""``Database`` and ``Connection``: one small async API over SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+"""``Database`` and ``Connection``: one small async API over SQLite (sqlite3) and PostgreSQL (asyncpg)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ class Connection(ABC):
     @abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; return how many rows an INSERT/UPDATE/DELETE changed (0 for anything else)."""
+
+    async def defer(self, sql: str, *args: Any) -> None:
+        """Run a write whose answer is not needed. In a transaction a backend may hold it and send
+        it with the next statement or the commit (SQLite does: a transaction of writes is then one
+        trip to its thread), so its error is raised there. Outside a transaction it runs at once."""
+        await self.execute(sql, *args)
 
     @abstractmethod
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:

@@ -4,11 +4,12 @@ its stream reset, its handlers failing; afterwards every change exists once on t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import sqlite3
 from collections.abc import AsyncIterator
 
 import aiohttp
-import aiosqlite
 import pytest_asyncio
 
 from mmbridge.api import ClientAPI
@@ -195,25 +196,20 @@ async def until_metric(mirror: MirrorSetup, line: str) -> None:
 async def test_no_token_reaches_the_log_even_at_debug(mirror: MirrorSetup, alice: ClientAPI) -> None:
     emulator = mirror.emulator
     a, b = ChannelID(emulator.seed.channel_id), mirror.off_topic.id
-    with mirror.config.open("a") as config:  # every library at DEBUG, aiosqlite's statements too
+    with mirror.config.open("a") as config:  # every library at DEBUG, the SQL statements too
         config.write(
             "logging:\n  version: 1\n  disable_existing_loggers: false\n"
             "  handlers: {console: {class: logging.StreamHandler, stream: ext://sys.stderr}}\n"
-            "  loggers: {aiosqlite: {level: DEBUG}}\n  root: {level: DEBUG, handlers: [console]}\n"
+            "  loggers: {mmbridge.db.sql: {level: DEBUG}}\n  root: {level: DEBUG, handlers: [console]}\n"
         )
     daemon = await mirror.start_healthy("--debug")
     await alice.posts.create(a, "hello")
     await until(lambda: copy_of(emulator, b, "hello"))
     daemon.signal(signal.SIGTERM)
     assert (await daemon.wait()).code == 0
-    db = await aiosqlite.connect(mirror.workdir / "mirror.db")
-    try:
-        puppets = [row[0] for row in await db.execute_fetchall("SELECT token FROM mmbridge_puppet")]
-        stored = await db.execute_fetchall(
-            "SELECT value FROM mmbridge_kv WHERE name LIKE 'mmbridge.tokens.%'"
-        )
-    finally:
-        await db.close()
+    with contextlib.closing(sqlite3.connect(mirror.workdir / "mirror.db")) as db:
+        puppets = [row[0] for row in db.execute("SELECT token FROM mmbridge_puppet")]
+        stored = db.execute("SELECT value FROM mmbridge_kv WHERE name LIKE 'mmbridge.tokens.%'").fetchall()
     integrations = [pair.split("=", 1)[1] for (value,) in stored for pair in str(value).split()]
     registration = (mirror.workdir / "registration.yaml").read_text()
     action_secret = next(
@@ -225,6 +221,6 @@ async def test_no_token_reaches_the_log_even_at_debug(mirror: MirrorSetup, alice
     assert len(puppets) == 1
     assert integrations
     log = daemon.stderr()
-    assert "INSERT INTO mmbridge_puppet" in log  # aiosqlite logs the statement, not its token
+    assert "INSERT INTO mmbridge_puppet" in log  # the statement is logged, not its token
     for secret in secrets:
         assert secret not in log

@@ -78,6 +78,47 @@ async def test_transactions_commit_roll_back_and_nest(db_url: str, cleanup: Clea
     assert [row["id"] for row in await db.fetch("SELECT id FROM item ORDER BY id")] == [1, 3]
 
 
+async def test_deferred_writes_commit_together_or_not_at_all(db_url: str, cleanup: Cleanup) -> None:
+    """``defer`` may hold a write until the transaction's next statement or commit (SQLite does):
+    the rows are there after the commit, read back inside the transaction, and a write that fails
+    fails the transaction, with none of its rows kept."""
+    db = await started(cleanup, db_url)
+    await db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
+    async with db.transaction() as conn:
+        await conn.defer("INSERT INTO item (id) VALUES ($1)", 1)
+        await conn.defer("INSERT INTO item (id) VALUES ($1)", 2)
+        assert await conn.fetchval("SELECT COUNT(*) FROM item") == 2  # held writes go first
+        await conn.defer("INSERT INTO item (id) VALUES ($1)", 3)
+    await db.execute("INSERT INTO item (id) VALUES ($1)", 4)  # (a commit of held writes only)
+
+    async def taken_id_in_the_middle() -> None:
+        async with db.transaction() as conn:
+            await conn.defer("INSERT INTO item (id) VALUES ($1)", 5)
+            await conn.defer("INSERT INTO item (id) VALUES ($1)", 1)  # taken: at once or at commit
+
+    async def fail_before_anything_was_sent(conn: Connection, item: int) -> None:
+        async with conn.transaction() as inner:  # a savepoint when conn is in a transaction
+            await inner.defer("INSERT INTO item (id) VALUES ($1)", item)
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(Exception, match=r"(?i)unique"):  # the driver's own error, on both
+        await taken_id_in_the_middle()
+    async with db.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            await fail_before_anything_was_sent(conn, 6)
+    async with db.transaction() as conn:
+        await conn.defer("INSERT INTO item (id) VALUES ($1)", 7)
+        with pytest.raises(RuntimeError):
+            await fail_before_anything_was_sent(conn, 8)  # a savepoint, rolled back while held
+        async with conn.transaction() as inner:  # a savepoint kept while held
+            await inner.defer("INSERT INTO item (id) VALUES ($1)", 9)
+    async with db.acquire() as conn:
+        await conn.defer("INSERT INTO item (id) VALUES ($1)", 10)  # no transaction: at once
+    assert [row["id"] for row in await db.fetch("SELECT id FROM item ORDER BY id")] == [1, 2, 3, 4, 7, 9, 10]
+    async with db.transaction() as conn:  # the connection is usable after all of that
+        assert await conn.fetchval("SELECT COUNT(*) FROM item") == 7
+
+
 async def test_concurrent_transactions_do_not_interleave(db_url: str, cleanup: Cleanup) -> None:
     db = await started(cleanup, db_url)
     await db.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")

@@ -53,9 +53,8 @@ class MessageMap:
 
     async def add(self, parts: Sequence[MessagePart], *, conn: Connection | None = None) -> None:
         """Remember ``parts`` (a part already mapped is left as it is)."""
-        target = conn or self.db
         for part in parts:
-            await target.execute(
+            await (conn.defer if conn is not None else self.db.execute)(
                 f"INSERT INTO mmbridge_message (bridge_id, {_COLUMNS}) "  # noqa: S608 - fixed columns
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                 self.bridge_id,
