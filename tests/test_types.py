@@ -129,3 +129,18 @@ def test_server_version_parts() -> None:
     version = ServerVersion("10.11.0.10.11.0.abcdef.true")
     assert version.version == "10.11.0"
     assert version.licensed
+
+
+def test_json_depth_bound_is_exact_whatever_the_brackets() -> None:
+    """64 levels are read and 65 refused, with or without brackets inside strings, and a wide
+    document with many brackets (but shallow) is read."""
+    from mmbridge.types.safejson import MAX_DEPTH, TooDeepError, loads
+
+    assert loads("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+    with pytest.raises(TooDeepError):
+        loads("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    with pytest.raises(TooDeepError):
+        loads(("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)).encode())
+    assert loads('{"a": "' + "{[" * 100 + '"}') == {"a": "{[" * 100}  # brackets in a string
+    wide = loads("[" + ",".join(['{"x": [1]}'] * 500) + "]")
+    assert len(wide) == 500

@@ -1,10 +1,13 @@
-"""The SQLite backend: one sqlite3 connection (WAL mode, foreign keys on, busy timeout) on a thread of
-its own, shared by the process's tasks one at a time.
+"""The SQLite backend: one sqlite3 connection (WAL mode, foreign keys on, busy timeout), shared by
+the process's tasks one at a time.
 
-Not aiosqlite: it sends each statement to its thread separately, and has no public way to send
-several at once (omnilib/aiosqlite#19), while a trip costs ten times a small statement's own CPU.
-A bridge writes a few rows per message in one transaction, which here is one trip (see
-:class:`SQLiteConnection`).
+Statements run on the event loop's thread, unless they would wait. A bridge's statements are small
+(a few rows by primary key, into the page cache: no disk sync per commit in WAL mode with
+``synchronous=NORMAL``) and take a few microseconds, while a trip to a worker thread and back costs
+about 50 µs of CPU (what aiosqlite does for every statement). What may wait goes to a thread of
+the connection's own, so the loop never blocks on it: a statement that finds the write lock held
+by another process (it is tried again there, with the busy timeout), WAL checkpoints (which sync
+the disk), opening and closing.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ async def _close(worker: _Worker, conn: sqlite3.Connection) -> None:
 
 
 class _RowFactory:
-    """sqlite3 row factory building :class:`Row`; runs on the connection's worker thread only."""
+    """sqlite3 row factory building :class:`Row`."""
 
     def __init__(self) -> None:
         self._description: Any = None
@@ -78,30 +81,75 @@ class _RowFactory:
 
 
 _Statement = tuple[str, Sequence[Any]]
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+#: A PASSIVE checkpoint (on the worker thread) after this many rows written; SQLite's own automatic
+#: checkpoints are off, as they would sync the disk on the event loop's thread.
+_CHECKPOINT_EVERY_ROWS = 2000
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the log's pages into the database where no reader needs them (on the worker thread)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _retrieve(call: asyncio.Future[Any]) -> None:
+    """Take a finished call's exception (its caller may have stopped waiting for it)."""
+    if not call.cancelled():
+        call.exception()
+
+
+class _Busy(Exception):
+    """The write lock is another connection's: ``done`` statements ran before the one that found it."""
+
+    def __init__(self, done: int) -> None:
+        super().__init__(done)
+        self.done = done
 
 
 def _run_statements(conn: sqlite3.Connection, statements: list[_Statement]) -> tuple[list[Row], int]:
-    """Run ``statements`` in order (on the worker thread): the last one's rows, and how many rows
-    it changed (rows changed by triggers and foreign-key actions count too)."""
+    """Run ``statements`` in order: the last one's rows, and how many rows it changed (rows changed
+    by triggers and foreign-key actions count too). Raises :class:`_Busy` instead of waiting."""
     rows: list[Row] = []
     changed = 0
-    for sql, args in statements:
+    for done, (sql, args) in enumerate(statements):
         before = conn.total_changes
-        rows = conn.execute(sql, args).fetchall()
+        try:
+            rows = conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
+                raise _Busy(done) from exc
+            raise
         changed = conn.total_changes - before
     return rows, changed
 
 
+def _run_waiting(
+    conn: sqlite3.Connection, statements: list[_Statement], busy_timeout_ms: int
+) -> tuple[list[Row], int]:
+    """Run ``statements`` waiting up to ``busy_timeout_ms`` for the write lock (on the worker
+    thread; the connection answers at once otherwise)."""
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    try:
+        rows: list[Row] = []
+        changed = 0
+        for sql, args in statements:
+            before = conn.total_changes
+            rows = conn.execute(sql, args).fetchall()
+            changed = conn.total_changes - before
+        return rows, changed
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+
+
 class _Worker:
-    """The one thread that touches the sqlite3 connection. Each call is one trip there and back
-    (about 50 µs of CPU, ten times what a small statement costs), so a call carries every statement
-    that is ready (see :class:`SQLiteConnection`)."""
+    """The connection's thread, for what may wait (the loop's thread never uses the connection
+    while a call is running: the task holding the connection awaits it)."""
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmbridge-sqlite")
 
-    async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    def call(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False)
@@ -111,16 +159,27 @@ class SQLiteConnection(Connection):
     """The process's one SQLite connection, while a task holds it.
 
     In a transaction, ``BEGIN`` and the writes sent with :meth:`defer` wait for the next statement
-    that answers something (or the commit) and go to the database thread with it, in one trip: a
-    transaction of writes costs one trip, not one per statement plus two.
+    that answers something (or the commit) and run with it: should the lock be another process's,
+    the whole of a transaction's writes then goes to the worker thread at once.
     """
 
     scheme = Scheme.SQLITE
 
-    def __init__(self, worker: _Worker, conn: sqlite3.Connection, rewrite: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        worker: _Worker,
+        conn: sqlite3.Connection,
+        rewrite: Callable[[str], str],
+        busy_timeout_ms: int,
+    ) -> None:
         self._worker = worker
         self._conn = conn
         self._rewrite = rewrite
+        self._busy_timeout_ms = busy_timeout_ms
+        self._checkpointed_at = conn.total_changes
+        #: A call on the worker thread whose caller was cancelled: it runs on, and the connection
+        #: is used again only once it is done.
+        self._outstanding: asyncio.Future[Any] | None = None
         self._depth = 0
         #: Statements not sent yet, and how many sends there have been (to tell whether a
         #: transaction's BEGIN or SAVEPOINT was sent, or is still waiting here).
@@ -137,7 +196,31 @@ class SQLiteConnection(Connection):
         if log.isEnabledFor(logging.DEBUG):
             for sql, _ in statements:
                 log.debug("%s", sql)
-        return await self._worker.call(_run_statements, self._conn, statements)
+        await self._settle()
+        conn = self._conn
+        try:
+            result = _run_statements(conn, statements)
+        except _Busy as busy:  # another process writes: wait for it off the loop
+            result = await self._off_loop(
+                self._worker.call(_run_waiting, conn, statements[busy.done :], self._busy_timeout_ms)
+            )
+        if conn.total_changes - self._checkpointed_at >= _CHECKPOINT_EVERY_ROWS and not conn.in_transaction:
+            self._checkpointed_at = conn.total_changes
+            await self._off_loop(self._worker.call(_checkpoint, conn))
+        return result
+
+    async def _off_loop(self, call: asyncio.Future[_T]) -> _T:
+        """Wait for a worker call; cancelled, the caller stops waiting but the call runs on."""
+        self._outstanding = call
+        call.add_done_callback(_retrieve)
+        return await asyncio.shield(call)
+
+    async def _settle(self) -> None:
+        call = self._outstanding
+        if call is not None:
+            if not call.done():
+                await asyncio.wait([call])
+            self._outstanding = None
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; the number of rows it changed (0 for DDL and queries; rows changed
@@ -187,7 +270,7 @@ class SQLiteConnection(Connection):
                 del self._pending[mark:]
             else:
                 self._pending = []
-                await asyncio.shield(self._run(rollback))
+                await asyncio.shield(self._roll_back(rollback))
             raise
         self._depth -= 1
         if self._depth and self._sends == sends:
@@ -197,11 +280,14 @@ class SQLiteConnection(Connection):
             await self._send(commit, ())
         except BaseException:
             self._pending = []
-            if self._conn.in_transaction and self._depth == 0:
-                await asyncio.shield(self._run(("ROLLBACK",)))
+            if self._depth == 0:
+                await asyncio.shield(self._roll_back(("ROLLBACK",)))
             raise
 
-    async def _run(self, statements: tuple[str, ...]) -> None:
+    async def _roll_back(self, statements: tuple[str, ...]) -> None:
+        await self._settle()  # (a BEGIN or COMMIT may still be waiting for the lock)
+        if not self._conn.in_transaction:
+            return  # BEGIN never took the lock, or COMMIT went through after all
         for statement in statements:
             await self._send(statement, ())
 
@@ -266,9 +352,10 @@ class SQLiteDatabase(Database):
         except (sqlite3.Error, OSError) as exc:
             worker.shutdown()
             raise DatabaseConnectError(f"could not open {self.url}: {exc}") from exc
-        conn = SQLiteConnection(worker, raw, self._rewrite)
+        conn = SQLiteConnection(worker, raw, self._rewrite, self.busy_timeout_ms)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await conn.execute("PRAGMA busy_timeout = 0")  # waits happen on the worker thread
+            await conn.execute("PRAGMA wal_autocheckpoint = 0")  # and checkpoints too
             await conn.execute("PRAGMA foreign_keys = ON")
             await self._enable_wal(conn)
             # WAL with NORMAL: a commit survives the process being killed (the tested fault) and

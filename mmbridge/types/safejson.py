@@ -29,8 +29,15 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise TooDeepError(f"JSON nested more than {max_depth} levels") from None
-    _check_depth(value, max_depth)
+    if _openers(text) > max_depth:  # fewer brackets than that cannot nest deeper: nothing to walk
+        _check_depth(value, max_depth)
     return value
+
+
+def _openers(text: str | bytes | bytearray) -> int:
+    if isinstance(text, str):
+        return text.count("{") + text.count("[")
+    return text.count(b"{") + text.count(b"[")
 
 
 def _check_depth(value: Any, max_depth: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -235,3 +236,75 @@ async def test_sqlite_sync_level_comes_from_the_url(tmp_path: Path, cleanup: Cle
         with pytest.raises(DatabaseError, match=message):
             Database.create(f"sqlite:///{tmp_path / 'c.db'}{query}", upgrade_table=[], owner=OWNER)
     assert not (tmp_path / "c.db").exists()
+
+
+async def test_a_write_waits_for_another_process_without_blocking_the_loop(
+    tmp_path: Path, cleanup: Cleanup
+) -> None:
+    """Statements run on the loop's thread, but one that finds the write lock held by another
+    process waits on the database's own thread: the loop goes on, the write lands once the lock
+    is free, a caller that gives up leaves the connection usable, and a wait past the busy timeout
+    is an error that loses nothing written before."""
+    from mmbridge.db.sqlite import SQLiteDatabase
+    from mmbridge.db.url import SQLiteTarget
+
+    path = tmp_path / "shared.db"
+    url = f"sqlite:///{path}"
+    db = cleanup(
+        SQLiteDatabase(url, SQLiteTarget(str(path)), upgrade_tables=[], owner=OWNER, busy_timeout_ms=3000)
+    )
+    await db.start()
+    await db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
+    other = sqlite3.connect(path, isolation_level=None)  # another process, as far as locks go
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticking = asyncio.create_task(ticker())
+        write = asyncio.create_task(db.execute("INSERT INTO item (id) VALUES (1)"))
+        await asyncio.sleep(0.3)
+        assert not write.done()  # waiting for the lock...
+        assert ticks >= 10  # ...and not on the loop
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(write, 3) == 1
+        ticking.cancel()
+
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(TimeoutError):  # a caller that gives up: the write runs on
+            await asyncio.wait_for(db.execute("INSERT INTO item (id) VALUES (2)"), 0.2)
+        reading = asyncio.create_task(db.fetchval("SELECT COUNT(*) FROM item"))
+        await asyncio.sleep(0.1)
+        assert not reading.done()  # the connection is the waiting write's until it is done
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(reading, 3) == 2
+
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with db.transaction() as conn:
+                await conn.defer("INSERT INTO item (id) VALUES (3)")
+        other.execute("ROLLBACK")
+        async with db.transaction() as conn:
+            await conn.defer("INSERT INTO item (id) VALUES (4)")
+        assert [r["id"] for r in await db.fetch("SELECT id FROM item ORDER BY id")] == [1, 2, 4]
+    finally:
+        other.close()
+
+
+async def test_the_write_ahead_log_is_checkpointed(tmp_path: Path, cleanup: Cleanup) -> None:
+    """SQLite's own checkpoints are off (they would sync the disk on the loop's thread); the
+    backend's, on its thread, keep the log from growing with every write."""
+    db = cleanup(Database.create(f"sqlite:///{tmp_path / 'log.db'}", upgrade_table=[], owner=OWNER))
+    await db.start()
+    await db.execute("CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB)")
+    for batch in range(200):
+        async with db.transaction() as conn:
+            for n in range(50):
+                await conn.defer("INSERT INTO blob (id, data) VALUES ($1, $2)", batch * 50 + n, b"x" * 1000)
+    assert await db.fetchval("SELECT COUNT(*) FROM blob") == 10_000  # 10 MB written
+    assert (tmp_path / "log.db-wal").stat().st_size < 5_000_000
