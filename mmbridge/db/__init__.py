@@ -4,6 +4,12 @@ SQL is written once, with asyncpg's ``$1`` placeholders (rewritten to ``?1`` for
 :mod:`.dialect`); schema changes are numbered steps in an :class:`UpgradeTable`, run by
 :meth:`Database.start`, each in its own transaction. Used by the appservice state store and by
 bridges for their own tables (portals, the message map), in the same database.
+
+In a transaction, a write whose answer is not needed goes through :meth:`Connection.defer`: SQLite
+runs it with the transaction's next statement or its commit. SQLite's statements run on the event
+loop's thread (a few microseconds each); one that would wait for another process's write lock, and
+the WAL checkpoints, run on the connection's own thread instead, so the loop never waits for a lock
+or the disk.
 """
 
 from .database import Connection, Database

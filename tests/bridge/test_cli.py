@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mmbridge.bridge import load_config, load_registration
-from mmbridge.bridge.errors import STARTUP_ERRORS, CommandError, ConfigInvalidError
+from mmbridge.bridge.errors import CommandError, ConfigInvalidError
 from mmbridge.bridge.logs import configure_logging
 
 from .conftest import MirrorSetup
@@ -114,17 +114,6 @@ def test_the_registration_example_is_a_valid_registration() -> None:
     example = load_registration(Path(__file__).parents[2] / "registration.yaml.example")
     assert example.id == "irc"
     assert example.receiver_url.startswith("https://")
-
-
-def test_every_exit_code_is_in_the_troubleshooting_table() -> None:
-    page = (Path(__file__).parents[2] / "docs" / "troubleshooting.md").read_text()
-    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
-    codes = [error.exit_code for error in STARTUP_ERRORS]
-    assert len(set(codes)) == len(codes)  # one code per class
-    for error in STARTUP_ERRORS:
-        row = rows.get(str(error.exit_code), "")
-        assert f"`{error.summary}`" in row, error.__name__
-        assert f"`{error.__name__}`" in row
 
 
 async def test_an_installed_bridge_is_found_by_its_entry_point(mirror: MirrorSetup, tmp_path: Path) -> None:

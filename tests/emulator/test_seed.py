@@ -66,3 +66,25 @@ async def test_print_config_writes_a_config_that_checks(tmp_path: Path) -> None:
     finally:
         emulator.terminate()
         await emulator.wait()
+
+
+async def test_a_taken_port_is_one_clear_line_and_exit_1() -> None:
+    taken = Emulator(EmulatorSettings())
+    await taken.start("127.0.0.1", 0)
+    try:
+        port = taken.url.port
+        emulator = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "mmbridge.testing.emulator",
+            "--port",
+            str(port),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(emulator.communicate(), 15)
+    finally:
+        await taken.stop()
+    assert emulator.returncode == 1
+    assert err.decode().strip().splitlines() == [f"cannot listen on 127.0.0.1:{port}: address already in use"]
+    assert out == b""

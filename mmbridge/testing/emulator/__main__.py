@@ -139,6 +139,14 @@ def bridge_config(url: str, token: str, team: str, seed: int | None) -> str:
     )
 
 
+class CannotListenError(Exception):
+    """The emulator's address is not free (another emulator, a Mattermost server) or not allowed."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(host, port, reason)
+        self.host, self.port, self.reason = host, port, reason
+
+
 async def _serve(
     host: str,
     port: int,
@@ -154,7 +162,11 @@ async def _serve(
         faults_api=faults_api,
         faults_api_token=faults_token,
     )
-    await emu.start(host, port)
+    try:
+        await emu.start(host, port)
+    except OSError as exc:
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise CannotListenError(host, port, reason) from None
     _, bot_token = emu.create_bridge_bot(BRIDGE_BOT)
     banner = sys.stdout
     if config_path is not None:
@@ -201,17 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         seed = None if args.random else args.seed
-        asyncio.run(
-            _serve(
-                args.host,
-                args.port,
-                args.rate_limit,
-                seed,
-                args.print_config,
-                faults_api=args.faults_api,
-                faults_token=faults_token,
+        try:
+            asyncio.run(
+                _serve(
+                    args.host,
+                    args.port,
+                    args.rate_limit,
+                    seed,
+                    args.print_config,
+                    faults_api=args.faults_api,
+                    faults_token=faults_token,
+                )
             )
-        )
+        except CannotListenError as exc:
+            print(f"cannot listen on {exc.host}:{exc.port}: {exc.reason}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -168,7 +168,11 @@ class Emulator:
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()  # (the port is taken, say: nothing left half-started)
+            raise
         self._runner = runner
         bound_port = port
         for address in runner.addresses:
