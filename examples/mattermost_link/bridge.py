@@ -20,6 +20,7 @@ import attrs
 
 from mmbridge.api import ReconnectPolicy, WebSocketStream
 from mmbridge.appservice import BRIDGE_PROP, AppServiceAPI, IntentAPI, PuppetNamespace
+from mmbridge.appservice.catchup import changed_posts
 from mmbridge.appservice.store.sql import SQLStateStore
 from mmbridge.bridge import BridgeSetupError, Secret, SectionSpec, setting
 from mmbridge.bridge.config.schema import not_empty
@@ -169,12 +170,10 @@ class LinkConnector:
             if position is None:
                 await self._advance(channel, int(time.time() * 1000))
                 continue
-            listing = await self.other.bot.posts.get_for_channel(
-                ChannelID(channel), since=max(position - 5000, 0)
-            )
-            # In the order they were written (a post edited later keeps its place); the position
-            # moves only once all of them are bridged.
-            changed = list(reversed(listing.ordered()))
+            # In the order they were written (a post edited later keeps its place), every new one
+            # even past the server's 1000 a ``since`` answer holds; the position moves only once
+            # all of them are bridged.
+            changed, _ = await changed_posts(self.other.bot, channel, since=max(position - 5000, 0))
             for post in changed:
                 for remote in await self._missed(post, position):
                     await self.bridge.push(remote, wait=True)

@@ -85,6 +85,38 @@ class CatchUpStats:
     failures: int = 0
 
 
+async def changed_posts(client: ClientAPI, channel_id: str, since: int) -> tuple[list[Post], bool]:
+    """The posts of ``channel_id`` changed after ``since`` (ms), oldest first, edit-history rows and
+    roots that only came along with a reply left out; and whether some changes may be missing.
+
+    The server answers ``?since=`` with at most :data:`SERVER_SINCE_LIMIT` posts and no cursor.
+    When an answer is full, the channel is also read page by page back to ``since``, so every post
+    created since is there; changes to older posts beyond the limit may be missing (the flag).
+    """
+    listing = await client.posts.get_for_channel(ChannelID(channel_id), since=since)
+    # Oldest first: ``order`` is newest first, and sorts below are stable, so posts of one
+    # millisecond keep the server's order.
+    found = {pid: listing.posts[pid] for pid in reversed(listing.order) if pid in listing.posts}
+    incomplete = len(listing.order) >= SERVER_SINCE_LIMIT
+    if incomplete:
+        for post in reversed(await _new_posts(client, channel_id, since)):
+            found.setdefault(post.id, post)
+    posts = [p for p in found.values() if not p.original_id and p.update_at > since]
+    return posts, incomplete
+
+
+async def _new_posts(client: ClientAPI, channel_id: str, since: int) -> list[Post]:
+    """Posts created after ``since``, page by page (newest first; complete, unlike ``since``)."""
+    posts: list[Post] = []
+    for page in range(MAX_PAGES):
+        listing = await client.posts.get_for_channel(ChannelID(channel_id), page=page, per_page=200)
+        batch = listing.ordered()
+        posts.extend(p for p in batch if p.create_at > since)
+        if len(batch) < 200 or (batch and batch[-1].create_at <= since):
+            break
+    return posts
+
+
 class CatchUp:
     """Catches channels up from their ledger position, through the dispatcher.
 
@@ -155,16 +187,8 @@ class CatchUp:
         )
 
     async def _changed_posts(self, channel_id: str, since: int) -> tuple[list[Post], bool]:
-        """The channel's posts changed after ``since`` (history rows and bare roots left out), and
-        whether some changes may be missing."""
-        listing = await self.client.posts.get_for_channel(ChannelID(channel_id), since=since)
-        # Oldest first: ``order`` is newest first, and sorts below are stable, so posts of one
-        # millisecond keep the server's order.
-        found = {pid: listing.posts[pid] for pid in reversed(listing.order) if pid in listing.posts}
-        incomplete = len(listing.order) >= SERVER_SINCE_LIMIT
+        posts, incomplete = await changed_posts(self.client, channel_id, since)
         if incomplete:
-            for post in reversed(await self._new_posts(channel_id, since)):
-                found.setdefault(post.id, post)
             self.stats.incomplete += 1
             log.warning(
                 "channel %s: more than %d posts changed since the bridge last handled it; every "
@@ -172,19 +196,7 @@ class CatchUp:
                 channel_id,
                 SERVER_SINCE_LIMIT,
             )
-        posts = [p for p in found.values() if not p.original_id and p.update_at > since]
         return posts, incomplete
-
-    async def _new_posts(self, channel_id: str, since: int) -> list[Post]:
-        """Posts created after ``since``, page by page (newest first; complete, unlike ``since``)."""
-        posts: list[Post] = []
-        for page in range(MAX_PAGES):
-            listing = await self.client.posts.get_for_channel(ChannelID(channel_id), page=page, per_page=200)
-            batch = listing.ordered()
-            posts.extend(p for p in batch if p.create_at > since)
-            if len(batch) < 200 or (batch and batch[-1].create_at <= since):
-                break
-        return posts
 
     async def _missed_events(self, posts: list[Post], since: int) -> list[Event]:
         """The events the handlers have not had for these changed posts, in the order they happened."""

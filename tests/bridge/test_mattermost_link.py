@@ -8,6 +8,7 @@ import asyncio
 import os
 import random
 import signal
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -231,6 +232,38 @@ async def test_what_the_other_server_said_while_the_link_was_down_arrives_after(
         await until(lambda: [r.emoji_name for r in here.state.reactions.get(edited_copy.id, [])] == ["tada"])
         texts = [p.message for p in Link.posts(here)]
         assert texts == ["edited while down", *[f"while down {i}" for i in range(5)]]
+
+
+async def test_more_posts_than_one_since_answer_holds_all_arrive_after_downtime(link: Link) -> None:
+    """The server answers ``?since=`` with 1000 posts at most and no cursor: 1,100 written on the
+    other server while the link was down all arrive, once each, in order."""
+    here, there = link.here, link.there
+    await link.start()
+    async with ClientAPI.connect(there.url, there.seed.token) as alice_there:
+        await alice_there.posts.create(ChannelID(there.seed.channel_id), "before the downtime")
+    await one(here, "before the downtime")
+    link.daemon.signal(signal.SIGTERM)
+    assert (await link.daemon.wait()).code == 0
+    count = 1100
+    start = int(time.time() * 1000) + 1
+    for i in range(count):  # written straight into the server's state: quicker than 1,100 requests
+        at = start + i
+        there.state.save_post(
+            Post(
+                id=there.state.ids.new_id(),
+                channel_id=there.seed.channel_id,
+                user_id=there.seed.user_id,
+                create_at=at,
+                update_at=at,
+                message=f"bulk {i}",
+            ),
+            sender=None,
+        )
+    await link.start()
+    expected = ["before the downtime", *(f"bulk {i}" for i in range(count))]
+    await until(lambda: len(Link.posts(here)) >= len(expected), limit=60)
+    await asyncio.sleep(0.5)  # (nothing more comes)
+    assert [p.message for p in Link.posts(here)] == expected
 
 
 async def test_sigkills_and_faults_on_both_servers_lose_and_double_nothing(link: Link) -> None:
