@@ -13,9 +13,12 @@ After ``--warmup`` messages (the ghost, its token and its memberships exist), al
 * WebSocket frames the daemon received (the emulator's sequence numbers on the bot's connection);
 * the daemon's CPU seconds (``/proc/<pid>/stat`` utime + stime, all its threads) per message;
 * for reference, in the same run: the CPU per request of a raw aiohttp loop POSTing the same
-  number of posts to the same emulator, one at a time (what a bridge can at best cost per post),
-  in a child process of its own, once before the daemon starts and once after it stops (the
-  ratio uses their mean: this machine's speed drifts within a run).
+  number of posts to the same emulator, one at a time, in a child process of its own, once before
+  the daemon starts and once after it stops (the ratio uses their mean: this machine's speed
+  drifts within a run);
+* and the floor: the mirror's work done by a plain aiohttp client in a child process, with no
+  framework and no database (a post heard by WebSocket, its copy POSTed, the copy's echo heard and
+  dropped), over the same number of messages after the daemon stops.
 
 Plain script, loopback only; it asserts nothing about timings (it exits 1 when a copy is missing).
 """
@@ -213,6 +216,7 @@ async def main(args: argparse.Namespace) -> None:
         f"floor (plain aiohttp: WebSocket in, POST out, echo in; no framework, no database): "
         f"{floor * 1000:.2f} ms, {floor / raw:.1f}x"
     )
+    print(f"daemon / floor: {cpu / per / floor:.1f}x")
 
 
 if __name__ == "__main__":
