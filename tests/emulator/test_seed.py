@@ -13,6 +13,18 @@ from mmbridge.testing.emulator import Emulator, EmulatorSettings
 REPO = Path(__file__).resolve().parents[2]
 
 
+async def emulator_process(*args: str, stderr: int | None = None) -> asyncio.subprocess.Process:
+    """``python -m mmbridge.testing.emulator ARGS``, its standard output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mmbridge.testing.emulator",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+    )
+
+
 def test_the_same_seed_gives_the_same_accounts_and_tokens() -> None:
     first, second = Emulator(EmulatorSettings(seed=7)), Emulator(EmulatorSettings(seed=7))
     assert first.seed == second.seed
@@ -32,16 +44,7 @@ def test_the_mirror_example_config_holds_the_default_seed_bridge_bot_token() -> 
 
 async def test_print_config_writes_a_config_that_checks(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    emulator = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mmbridge.testing.emulator",
-        "--port",
-        "0",
-        "--print-config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-    )
+    emulator = await emulator_process("--port", "0", "--print-config", str(config))
     try:
         assert emulator.stdout is not None
         banner = (
@@ -73,15 +76,7 @@ async def test_a_taken_port_is_one_clear_line_and_exit_1() -> None:
     await taken.start("127.0.0.1", 0)
     try:
         port = taken.url.port
-        emulator = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "mmbridge.testing.emulator",
-            "--port",
-            str(port),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        emulator = await emulator_process("--port", str(port), stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(emulator.communicate(), 15)
     finally:
         await taken.stop()
