@@ -344,10 +344,7 @@ class IRCConnector:
         )
 
     async def handle_message(self, message: MattermostMessage) -> str:
-        post, text = message.post, message.text
-        action = post.type == "me"
-        if action and len(text) > 1 and text.startswith("*") and text.endswith("*"):
-            text = text[1:-1]
+        post, text, action = message.post, message.text, message.emote
         if message.thread_root_sender:
             text = f"{await self._nick_of(message.thread_root_sender)}: {text}"
         elif message.thread_root_user is not None:

@@ -42,6 +42,7 @@ from mmbridge.bridge.toolkit import (
     RemoteReactionRemove,
     RemoteUserInfo,
     Sender,
+    action_text,
     display_name_of,
 )
 from mmbridge.errors import NotFoundError
@@ -273,11 +274,13 @@ class LinkConnector:
     async def _message(self, post: Post) -> RemoteMessage:
         bot = self.other.bot
         infos = [await bot.files.get_info(file_id) for file_id in post.file_ids]
+        action = action_text(post)
         return RemoteMessage(
             portal=PortalKey(post.channel_id),
             sender=Sender(remote_id=post.user_id),
             message_id=post.id,
-            text=post.message,
+            text=post.message if action is None else action,
+            emote=action is not None,
             files=tuple([RemoteFile(i.name, await bot.files.download(i.id), i.mime_type) for i in infos]),
             thread_root=post.root_id,
             timestamp=post.create_at,
@@ -312,7 +315,12 @@ class LinkConnector:
                 )
                 file_ids.append(made.id)
         post = await puppet.send_markdown(
-            channel, message.text, root_id=message.thread_root, file_ids=file_ids, source=message.post.id
+            channel,
+            f"*{message.text}*" if message.emote else message.text,
+            root_id=message.thread_root,
+            file_ids=file_ids,
+            source=message.post.id,
+            post_type="me" if message.emote else "",
         )
         return post.id
 

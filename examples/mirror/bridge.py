@@ -85,6 +85,7 @@ class MirrorConnector:
                 text=message.text,
                 files=files,
                 thread_root=message.thread_root,
+                emote=message.emote,
             )
         )
         return message.post.id  # in the "remote chat", the message is known by the original's id

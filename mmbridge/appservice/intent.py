@@ -240,8 +240,10 @@ class IntentAPI:
         file_ids: Iterable[FileID] = (),
         props: Mapping[str, Any] | None = None,
         source: str = "",
+        post_type: str = "",
     ) -> Post:
-        """Post a message written in Mattermost markdown (``root_id``: in that thread).
+        """Post a message written in Mattermost markdown (``root_id``: in that thread;
+        ``post_type``: ``"me"`` for an action, as the server's own ``/me`` posts ``*text*``).
 
         With ``source`` (what the post bridges, unique per post made: a remote message id, or
         ``"<id>:<part>"``), the post is made once, whatever happens: sending the same source again,
@@ -252,11 +254,11 @@ class IntentAPI:
         stamped = {**(props or {}), BRIDGE_PROP: self._appservice.bridge_id}
         files = list(file_ids)
         if source:
-            return await self._send_once(channel, markdown, source, root_id, files, stamped)
+            return await self._send_once(channel, markdown, source, root_id, files, stamped, post_type)
         return await self._in_channel(
             channel,
             lambda client: client.posts.create(
-                channel, markdown, root_id=root_id, file_ids=files, props=stamped
+                channel, markdown, root_id=root_id, file_ids=files, props=stamped, type=post_type
             ),
             heal_not_found=True,
         )
@@ -269,6 +271,7 @@ class IntentAPI:
         root_id: PostID | str,
         files: list[FileID],
         props: dict[str, Any],
+        post_type: str,
     ) -> Post:
         store = self._appservice.store
         # Written first, in one statement: a source seen before keeps its first entry.
@@ -303,7 +306,13 @@ class IntentAPI:
         post = await self._in_channel(
             channel,
             lambda client: client.posts.create(
-                channel, markdown, root_id=root_id, file_ids=files, props=stamped, pending_post_id=pending
+                channel,
+                markdown,
+                root_id=root_id,
+                file_ids=files,
+                props=stamped,
+                type=post_type,
+                pending_post_id=pending,
             ),
             heal_not_found=True,
         )

@@ -83,6 +83,25 @@ async def test_the_daemon_bridges_and_drains_its_queue_on_sigterm(mirror: Mirror
     print(f"{copied_before_sigterm} of 60 copied before SIGTERM, {len(drained)} at the exit, the rest after")
 
 
+async def test_an_action_is_copied_as_an_action(mirror: MirrorSetup) -> None:
+    """``/me waves`` makes a ``me`` post of ``*waves*``; its copy is one too, not a post whose text
+    happens to be in asterisks (nor ``**waves**``)."""
+    emulator = mirror.emulator
+    seed = emulator.seed
+    daemon = await mirror.start_healthy()
+    await emulator.type_message(seed.token, ChannelID(seed.channel_id), "/me waves at everyone")
+    await until(lambda: copies_in(emulator, mirror.off_topic.id, "*waves"))
+    [copy] = [
+        post
+        for post in emulator.state.posts.values()
+        if post.channel_id == mirror.off_topic.id and "waves" in post.message
+    ]
+    assert (copy.type, copy.message) == ("me", "*waves at everyone*")
+    assert emulator.state.user(copy.user_id).username == "mirror_alice"
+    daemon.signal(signal.SIGTERM)
+    assert (await daemon.wait()).code == 0
+
+
 async def test_ctrl_c_stops_cleanly_without_a_traceback(mirror: MirrorSetup) -> None:
     daemon = await mirror.start_healthy()
     daemon.signal(signal.SIGINT)

@@ -101,7 +101,8 @@ async def test_actions_cross_both_ways(irc: IRCSetup) -> None:
     await irc.wait_joined(bob, "relaybot")
     bob.act("#test", "waves at everyone")
     post = await irc.until_posted(lambda p: "waves" in p.message)
-    assert (irc.author(post), post.message) == ("irc_bob", "*waves at everyone*")
+    # what the server's own /me makes: a "me" post of the action in asterisks
+    assert (irc.author(post), post.type, post.message) == ("irc_bob", "me", "*waves at everyone*")
     await irc.emulator.type_message(irc.emulator.seed.token, irc.channel_id(), "/me waves back")
     line = await bob.wait_for(lambda line: line.action is not None)
     assert (line.nick, line.action) == ("alice[m]", "waves back")

@@ -186,6 +186,21 @@ async def test_everything_crosses_both_ways_as_puppets_and_nothing_loops(
             assert len(Link.posts(server)) == 6
 
 
+async def test_an_action_crosses_both_ways_as_an_action(link: Link) -> None:
+    here, there = link.here, link.there
+    await link.start()
+
+    def action(server: Emulator, text: str) -> list[tuple[str, str]]:
+        return [(p.type, p.message) for p in server.state.posts.values() if text in p.message]
+
+    await here.type_message(here.seed.token, ChannelID(here.seed.channel_id), "/me waves from here")
+    await until(lambda: action(there, "waves from here"))
+    assert action(there, "waves from here") == [("me", "*waves from here*")]
+    await there.type_message(there.seed.token, ChannelID(there.seed.channel_id), "/me nods from there")
+    await until(lambda: action(here, "nods from there"))
+    assert action(here, "nods from there") == [("me", "*nods from there*")]
+
+
 async def test_a_restart_keeps_the_link_of_every_message(
     link: Link, mm_client_for: Callable[[str], ClientAPI]
 ) -> None:

@@ -20,6 +20,7 @@ from .connector import (
     NetworkInfo,
     ProvidesChatInfo,
     ProvidesUserInfo,
+    action_text,
     capabilities,
 )
 from .formatting import split_message
@@ -88,6 +89,7 @@ __all__ = [
     "RemoteUserInfo",
     "Sender",
     "Users",
+    "action_text",
     "capabilities",
     "display_name_of",
     "split_message",

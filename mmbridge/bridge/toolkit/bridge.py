@@ -60,6 +60,7 @@ from .connector import (
     MattermostReaction,
     ProvidesChatInfo,
     ProvidesUserInfo,
+    action_text,
     capabilities,
 )
 from .direct import DirectListeners
@@ -354,6 +355,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         portal = await self._portal_of(event)
         thread_root, root_post = await self._thread_of(key, event.thread_root or event.reply_to)
         text = f"*{event.text}*" if event.emote else event.text
+        action = event.emote
         parts: list[MessagePart] = []
         props: dict[str, Any] = {}
         if not portal.relay:
@@ -365,8 +367,11 @@ class ConnectorBridge(Bridge[SettingsT]):
                 props = {"override_username": name, "from_webhook": "true"}
             elif text:
                 text = self.config.relay.format.format(displayname=name, message=text)
+                action = False  # (an action is the sender's own words only)
         chunks = split_message(text) if text else [""]
         file_ids = await self._upload(intent, portal.channel_id, event) if event.files else []
+        # An action is what the server's own /me makes: a "me" post of *text*, in one part.
+        post_type = "me" if action and len(chunks) == 1 else ""
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1  # the files go with the last part of the text
             post = await intent.send_markdown(
@@ -376,6 +381,7 @@ class ConnectorBridge(Bridge[SettingsT]):
                 file_ids=file_ids if last else (),
                 props=props,
                 source=f"{key}:{event.message_id}:{index}",
+                post_type=post_type,
             )
             parts.append(self._part(key, event, index, post.id, portal.channel_id, thread_root))
         await self.message_map.add(parts)
@@ -535,8 +541,20 @@ class ConnectorBridge(Bridge[SettingsT]):
                 root_post = await self.appservice.bot.posts.get(PostID(post.root_id))
                 root_user = await self.users.get(root_post.user_id)
         files = tuple([await self.appservice.bot.files.get_info(file_id) for file_id in post.file_ids])
+        action = action_text(post)
+        text = post.message if action is None else action
         made = await self.connector.handle_message(
-            MattermostMessage(portal, sender, post, post.message, thread_root, files, root_sender, root_user)
+            MattermostMessage(
+                portal,
+                sender,
+                post,
+                text,
+                thread_root,
+                files,
+                root_sender,
+                root_user,
+                emote=action is not None,
+            )
         )
         remote_ids = [made] if isinstance(made, str) else list(made or ())
         parts = [

@@ -41,6 +41,15 @@ class NetworkInfo:
     display_name: str
 
 
+def action_text(post: Post) -> str | None:
+    """The action a post of type ``me`` stands for (``/me waves`` is posted as ``*waves*``: this
+    gives ``waves``), or None for any other post."""
+    if post.type != "me":
+        return None
+    text = post.message
+    return text[1:-1] if len(text) > 1 and text.startswith("*") and text.endswith("*") else text
+
+
 @attrs.frozen
 class MattermostMessage:
     """A Mattermost post in a portal, for the remote side."""
@@ -57,6 +66,9 @@ class MattermostMessage:
     """Who wrote the thread's root, when it came from the remote side: their remote id."""
     thread_root_user: BridgeUser | None = None
     """Who wrote the thread's root, when it came from Mattermost."""
+    emote: bool = False
+    """An action (``/me waves``, a post of type ``me``): ``text`` is then the action alone
+    (``waves``), without the asterisks the server puts around it."""
 
 
 @attrs.frozen
