@@ -107,7 +107,14 @@ async def test_bot_icon(emulator: Emulator, client: ClientFactory) -> None:
         assert await resp.read() == SVG
     async with admin.get(f"/api/v4/bots/{seed.bot_user_id}") as resp:
         assert (await resp.json())["last_icon_update"] > 0
-    assert [e.data["user"]["id"] for e in emulator.events.of_type("user_updated")] == [seed.bot_user_id]
+    # one change, announced twice: the admins' copy and everyone else's
+    assert [
+        (e.data["user"]["id"], e.broadcast.contains_sensitive_data)
+        for e in emulator.events.of_type("user_updated")
+    ] == [
+        (seed.bot_user_id, True),
+        (seed.bot_user_id, False),
+    ]
     async with admin.delete(url) as resp:
         assert resp.status == 200
     async with admin.get(url) as resp:
@@ -137,4 +144,4 @@ async def test_bot_icon_refusals(emulator: Emulator, client: ClientFactory) -> N
     emulator.events.clear()
     async with admin.delete(url) as resp:
         assert resp.status == 200  # no icon to delete: fine, as with the S3 file driver
-    assert len(emulator.events.of_type("user_updated")) == 1
+    assert len(emulator.events.of_type("user_updated")) == 2  # (the admins' copy and the others')

@@ -257,8 +257,8 @@ async def test_update_user_replaces_the_profile(emulator: Emulator, client: Clie
     assert updated["roles"] == "system_user"
     assert updated["create_at"] == user["create_at"]
     assert emulator.state.user(seed.user_id).notify_props["mention_keys"] == "alice2,@alice"
-    (event,) = emulator.events.of_type("user_updated")
-    assert event.data["user"]["username"] == "alice2"
+    admins, others = emulator.events.of_type("user_updated")
+    assert admins.data["user"]["username"] == others.data["user"]["username"] == "alice2"
 
 
 async def test_update_user_refusals_change_nothing(emulator: Emulator, client: ClientFactory) -> None:
@@ -530,7 +530,9 @@ async def test_verify_member_email(emulator: Emulator, client: ClientFactory) ->
     user = await _json(client(seed.admin_token), "POST", path, 200)
     assert user["id"] == seed.user_id
     assert emulator.state.user(seed.user_id).email_verified
-    assert emulator.events.of_type("user_updated")[-1].data["user"]["email_verified"] is True
+    announced = emulator.events.of_type("user_updated")[-1].data["user"]
+    assert announced["id"] == seed.user_id
+    assert "email_verified" not in announced  # (a profile: ClearNonProfileFields)
 
 
 # --------------------------------------------------------------------------- Other per-user reads
@@ -596,3 +598,68 @@ async def test_set_active(emulator: Emulator, client: ClientFactory) -> None:
     assert event.data == {}
     assert await _json(admin, "PUT", path, 200, json={"active": True}) == {"status": "OK"}
     assert not emulator.state.user(seed.user_id).delete_at
+
+
+# --------------------------------------------------------------------------- what others see
+
+
+async def test_another_users_profile_leaves_out_what_is_only_theirs(
+    emulator: Emulator, client: ClientFactory
+) -> None:
+    """As ``getUser`` and the lists answer: a user sees all of their own account, others see a
+    profile (``SanitizeProfile``): no notification settings, no verification or password-update
+    state, and the sign-in method only when they are system admins. Lists are profiles throughout,
+    the caller's own entry too."""
+    seed = emulator.seed
+    emulator.state.user(seed.user_id).auth_service = "gitlab"
+    alice, admin = client(seed.token), client(seed.admin_token)
+    own = await _json(alice, "GET", "/api/v4/users/me", 200)
+    assert own["notify_props"]["desktop"] == "mention"
+    assert own["email_verified"] is True
+    assert own["last_password_update"] > 0
+    assert own["auth_service"] == "gitlab"
+    private = {"notify_props", "email_verified", "last_password_update", "failed_attempts"}
+    for path in (f"/api/v4/users/{seed.admin_user_id}", "/api/v4/users/username/sysadmin"):
+        other = await _json(alice, "GET", path, 200)
+        assert other["username"] == "sysadmin"
+        assert not private & other.keys(), path
+        assert other["email"] == "sysadmin@example.com"  # (ShowEmailAddress is on by default)
+    as_admin = await _json(admin, "GET", f"/api/v4/users/{seed.user_id}", 200)
+    assert not private & as_admin.keys()
+    assert as_admin["auth_service"] == "gitlab"
+    listed = await _json(alice, "POST", "/api/v4/users/ids", 200, json=[seed.user_id, seed.admin_user_id])
+    assert [u["username"] for u in listed] == ["alice", "sysadmin"]
+    assert all(not private & u.keys() for u in listed)
+    assert listed[0]["auth_service"] == ""  # her own entry in a list is a profile too
+    for user in await _json(alice, "GET", "/api/v4/users", 200):
+        assert not private & user.keys()
+
+
+async def test_a_user_update_reaches_admins_and_others_each_with_their_copy(
+    emulator: Emulator, client: ClientFactory
+) -> None:
+    seed = emulator.seed
+    emulator.state.user(seed.user_id).auth_service = "gitlab"
+    sockets = {}
+    for name, token in (("alice", seed.token), ("admin", seed.admin_token)):
+        ws = await client(token).ws_connect("/api/v4/websocket")
+        assert (await ws.receive_json(timeout=5))["event"] == "hello"
+        sockets[name] = ws
+    await _json(
+        client(seed.token), "PUT", f"/api/v4/users/{seed.user_id}/patch", 200, json={"nickname": "Al"}
+    )
+    for name, auth_service in (("alice", ""), ("admin", "gitlab")):
+        frames = []
+        while True:
+            try:
+                frame = await sockets[name].receive_json(timeout=0.5)
+            except TimeoutError:
+                break
+            if frame.get("event") == "user_updated":
+                frames.append(frame["data"]["user"])
+        assert len(frames) == 1, name  # one copy each, never both
+        assert frames[0]["nickname"] == "Al"
+        assert frames[0]["auth_service"] == auth_service, name
+        assert "notify_props" not in frames[0]
+    for ws in sockets.values():
+        await ws.close()

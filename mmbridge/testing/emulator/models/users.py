@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from .wire import Record, internal, omitempty
@@ -68,6 +70,19 @@ class User(Record):
     def is_admin(self) -> bool:
         """Whether the user has the ``system_admin`` role."""
         return "system_admin" in self.roles.split()
+
+    def profile_json(self, *, as_admin: bool) -> dict[str, Any]:
+        """The user as someone else sees them (``SanitizeProfile``; the privacy settings at their
+        defaults, which show email addresses and full names): no notification settings, no
+        verification, password-update or failed-login state, and the sign-in method for admins
+        only. What the user themselves, or whoever made or changed the account, gets is
+        :meth:`to_json`."""
+        data = self.to_json()
+        for key in ("notify_props", "email_verified", "last_password_update", "failed_attempts"):
+            data.pop(key, None)  # (emptied, and left out as Go's omitempty does)
+        if not as_admin:
+            data["auth_service"] = ""
+        return data
 
 
 @attrs.define

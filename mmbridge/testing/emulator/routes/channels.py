@@ -445,7 +445,7 @@ async def channel_members_minus_group_members(request: web.Request) -> web.Respo
     users = []
     for user in paged(request, sorted(members, key=lambda u: u.username)):
         member = state.channel_members[(channel_id, user.id)]
-        data = user.to_json()
+        data = user.profile_json(as_admin=True)  # (system admins only)
         data.update(
             {
                 "group_ids": None,

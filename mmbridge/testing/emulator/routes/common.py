@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from ..auth import require_user
 from ..context import BODY_LIMIT, get_context
 from ..errors import AppError, invalid_body, invalid_url
 from ..ids import is_valid_id
-from ..models import dumps, loads
+from ..models import User, dumps, loads
 from ..models.requests import BodyTypeError, decode_body
 
 T = TypeVar("T")
@@ -123,3 +124,16 @@ def site_url(request: web.Request) -> str:
     """The configured site URL, or the URL the emulator listens on."""
     ctx = get_context(request)
     return ctx.settings.site_url or ctx.site_url
+
+
+def user_view(request: web.Request, user: User) -> dict[str, Any]:
+    """One user as the caller may see them: whole for themselves (``Sanitize``), else a profile
+    (``SanitizeProfile``), as ``getUser`` answers."""
+    caller = require_user(request)
+    return user.to_json() if caller.id == user.id else user.profile_json(as_admin=caller.is_admin)
+
+
+def profiles(request: web.Request, users: Iterable[User]) -> list[dict[str, Any]]:
+    """A list of users as profiles, the caller's own included (``sanitizeProfiles``)."""
+    as_admin = require_user(request).is_admin
+    return [user.profile_json(as_admin=as_admin) for user in users]

@@ -261,7 +261,7 @@ async def members_minus_group_members(request: web.Request) -> web.Response:
     selected = users[page * per_page : (page + 1) * per_page]
     listed = [
         {
-            **user.to_json(),
+            **user.profile_json(as_admin=True),  # (system admins only)
             "groups": None,
             "scheme_guest": member.scheme_guest,
             "scheme_user": member.scheme_user,

@@ -25,8 +25,10 @@ from ..validation import check_email
 from .common import (
     json_response,
     paging,
+    profiles,
     query_bool,
     read_id_list,
+    user_view,
 )
 
 routes = web.RouteTableDef()
@@ -206,7 +208,7 @@ async def get_users(request: web.Request) -> web.Response:
         ]
     page, per_page = paging(request)
     ordered = _sorted_users(state, users, sort, query.get("in_channel", ""))
-    return json_response([u.to_json() for u in ordered[page * per_page : (page + 1) * per_page]])
+    return json_response(profiles(request, ordered[page * per_page : (page + 1) * per_page]))
 
 
 @routes.post("/api/v4/users/usernames")
@@ -219,7 +221,7 @@ async def get_users_by_usernames(request: web.Request) -> web.Response:
         raise invalid_body("usernames")
     wanted = set(names)
     found = sorted((u for u in state.users.values() if u.username in wanted), key=lambda u: u.username)
-    return json_response([u.to_json() for u in found])
+    return json_response(profiles(request, found))
 
 
 @routes.post("/api/v4/users/group_channels")
@@ -237,7 +239,7 @@ async def get_users_by_group_channels(request: web.Request) -> web.Response:
             continue
         members = [state.users[u] for u in state.channel_member_ids(channel_id) if u != caller.id]
         if members:
-            result[channel_id] = [u.to_json() for u in members]
+            result[channel_id] = profiles(request, members)
     return json_response(result)
 
 
@@ -253,7 +255,7 @@ async def get_user_by_email(request: web.Request) -> web.Response:
     user = get_context(request).state.user_by_email(email)
     if user is None:
         raise not_found("app.user.missing_account.const")
-    return json_response(user.to_json())
+    return json_response(user_view(request, user))
 
 
 def _autocomplete_matches(user: User, term: str) -> bool:
@@ -297,13 +299,13 @@ async def autocomplete_users(request: web.Request) -> web.Response:
             for u in matches
             if state.is_team_member(team_id, u.id) and not state.is_channel_member(channel_id, u.id)
         ]
-        body: dict[str, Any] = {"users": [u.to_json() for u in inside[:limit]]}
+        body: dict[str, Any] = {"users": profiles(request, inside[:limit])}
         if outside[:limit]:
-            body["out_of_channel"] = [u.to_json() for u in outside[:limit]]
+            body["out_of_channel"] = profiles(request, outside[:limit])
         return json_response(body)
     if team_id:
         matches = [u for u in matches if state.is_team_member(team_id, u.id)]
-    return json_response({"users": [u.to_json() for u in matches[:limit]]})
+    return json_response({"users": profiles(request, matches[:limit])})
 
 
 @routes.get("/api/v4/users/known")
@@ -362,7 +364,7 @@ async def get_users_with_invalid_emails(request: web.Request) -> web.Response:
         for u in get_context(request).state.users.values()
         if not u.is_bot and u.roles != "system_guest" and not u.delete_at and not u.auth_service
     ]
-    return json_response([u.to_json() for u in users[page * per_page : (page + 1) * per_page]])
+    return json_response(profiles(request, users[page * per_page : (page + 1) * per_page]))
 
 
 @routes.get("/api/v4/limits/server")

@@ -33,11 +33,13 @@ from .common import (
     paging,
     path_id,
     path_user_id,
+    profiles,
     query_bool,
     read_id_list,
     read_model,
     read_object,
     status_ok,
+    user_view,
 )
 
 routes = web.RouteTableDef()
@@ -78,7 +80,7 @@ async def get_users_by_ids(request: web.Request) -> web.Response:
     ids = await read_id_list(request, "user_ids")
     if not ids:
         raise invalid_body("user_ids")
-    return json_response([state.users[i].to_json() for i in dict.fromkeys(ids) if i in state.users])
+    return json_response(profiles(request, [state.users[i] for i in dict.fromkeys(ids) if i in state.users]))
 
 
 @routes.post("/api/v4/users/search")
@@ -95,7 +97,7 @@ async def search_users(request: web.Request) -> web.Response:
     allow_inactive = bool(body.get("allow_inactive", False))
     limit = body.get("limit", 100)
     limit = limit if isinstance(limit, int) and 0 < limit <= 1000 else 100
-    found: list[dict[str, Any]] = []
+    found: list[User] = []
     for user in state.users.values():
         fields = (user.username, user.first_name, user.last_name, user.nickname, user.email)
         if term and not any(f.lower().startswith(term) for f in fields):
@@ -110,10 +112,10 @@ async def search_users(request: web.Request) -> web.Response:
             continue
         if not_in_channel and state.is_channel_member(not_in_channel, user.id):
             continue
-        found.append(user.to_json())
+        found.append(user)
         if len(found) >= limit:
             break
-    return json_response(found)
+    return json_response(profiles(request, found))
 
 
 @routes.post("/api/v4/users")
@@ -157,7 +159,7 @@ async def get_user_by_username(request: web.Request) -> web.Response:
     user = get_context(request).state.user_by_username(request.match_info["username"])
     if user is None:
         raise not_found("app.user.missing_account.const")
-    return json_response(user.to_json())
+    return json_response(user_view(request, user))
 
 
 @routes.get("/api/v4/users/{user_id}")
@@ -165,7 +167,7 @@ async def get_user(request: web.Request) -> web.Response:
     """A user by id (``me`` = the session user)."""
     require_user(request)
     user_id = path_user_id(request)
-    return json_response(get_context(request).state.user(user_id).to_json())
+    return json_response(user_view(request, get_context(request).state.user(user_id)))
 
 
 def _apply_patch(request: web.Request, user: User, body: dict[str, Any]) -> None:

@@ -137,9 +137,19 @@ class UserState(StateData):
         return bot
 
     def user_updated(self, user: User) -> None:
-        """Bump ``update_at`` and announce the change."""
+        """Bump ``update_at`` and announce the change, as ``sendUpdatedUserEvent`` does: an
+        admin's profile to admins, and a profile without what only admins see to everyone else."""
         user.update_at = max(now_ms(), user.update_at + 1)
-        self.events.publish("user_updated", {"user": user.to_json()}, Broadcast())
+        self.events.publish(
+            "user_updated",
+            {"user": user.profile_json(as_admin=True)},
+            Broadcast(contains_sensitive_data=True),
+        )
+        self.events.publish(
+            "user_updated",
+            {"user": user.profile_json(as_admin=False)},
+            Broadcast(contains_sanitized_data=True),
+        )
 
     def add_token(self, user_id: str, description: str) -> AccessToken:
         """Create a personal access token and the session behind it."""
