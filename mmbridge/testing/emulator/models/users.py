@@ -48,12 +48,12 @@ class User(Record):
     last_name: str = ""
     position: str = ""
     roles: str = "system_user"
-    props: dict[str, str] = attrs.field(factory=dict)
+    props: dict[str, str] = omitempty(factory=dict)
     notify_props: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_NOTIFY_PROPS))
     last_password_update: int = attrs.field(
         default=attrs.Factory(lambda self: self.create_at, takes_self=True)
     )
-    last_picture_update: int = 0
+    last_picture_update: int = omitempty(default=0)
     locale: str = "en"
     timezone: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_TIMEZONE))
     disable_welcome_email: bool = False
