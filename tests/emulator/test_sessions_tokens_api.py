@@ -173,6 +173,9 @@ async def test_list_all_tokens(emulator: Emulator, client: ClientFactory) -> Non
         assert (await resp.json())["id"] == PERMISSIONS
 
 
+TOKEN_ROLES = "system_user system_user_access_token"
+
+
 async def _token_ids(client: ClientFactory, token: str, user_id: str) -> list[str]:
     async with client(token).get(f"/api/v4/users/{user_id}/tokens") as resp:
         return [t["id"] for t in await resp.json()]
@@ -180,6 +183,7 @@ async def _token_ids(client: ClientFactory, token: str, user_id: str) -> list[st
 
 async def test_get_one_token(emulator: Emulator, client: ClientFactory) -> None:
     seed = emulator.seed
+    emulator.state.user(seed.user_id).roles = TOKEN_ROLES
     (alice_token_id,) = await _token_ids(client, seed.token, seed.user_id)
     (admin_token_id,) = await _token_ids(client, seed.admin_token, seed.admin_user_id)
     alice = client(seed.token)
@@ -202,6 +206,7 @@ async def test_get_one_token(emulator: Emulator, client: ClientFactory) -> None:
 
 async def test_disable_and_enable_token(emulator: Emulator, client: ClientFactory) -> None:
     seed = emulator.seed
+    emulator.state.user(seed.user_id).roles = TOKEN_ROLES
     alice = client(seed.token)
     async with alice.post(f"/api/v4/users/{seed.user_id}/tokens", json={"description": "second"}) as resp:
         created = await resp.json()
@@ -221,6 +226,7 @@ async def test_disable_and_enable_token(emulator: Emulator, client: ClientFactor
 
 async def test_disable_token_refusals(emulator: Emulator, client: ClientFactory) -> None:
     seed = emulator.seed
+    emulator.state.user(seed.user_id).roles = TOKEN_ROLES
     (admin_token_id,) = await _token_ids(client, seed.admin_token, seed.admin_user_id)
     alice = client(seed.token)
     for action in ("disable", "enable"):
@@ -253,3 +259,30 @@ async def test_search_tokens(emulator: Emulator, client: ClientFactory) -> None:
     async with client(seed.token).post("/api/v4/users/tokens/search", json={"term": "ali"}) as resp:
         assert resp.status == 403
         assert (await resp.json())["id"] == PERMISSIONS
+
+
+async def test_tokens_of_ones_own_need_the_token_role(emulator: Emulator, client: ClientFactory) -> None:
+    """``create_user_access_token``, ``read_…`` and ``revoke_…`` belong to system admins and to the
+    ``system_user_access_token`` role, and are checked before anything else is looked at: a plain
+    user cannot make, list, read, disable or revoke even their own tokens."""
+    seed = emulator.seed
+    alice = client(seed.token)
+    (own,) = await _token_ids(client, seed.admin_token, seed.user_id)  # (an admin may list them)
+    refused = [
+        ("POST", f"/api/v4/users/{seed.user_id}/tokens", {"description": "mine"}),
+        ("GET", f"/api/v4/users/{seed.user_id}/tokens", None),
+        ("GET", f"/api/v4/users/tokens/{own}", None),
+        ("POST", "/api/v4/users/tokens/disable", {"token_id": own}),
+        ("POST", "/api/v4/users/tokens/enable", {"token_id": own}),
+        ("POST", "/api/v4/users/tokens/revoke", {"token_id": own}),
+        ("POST", "/api/v4/users/tokens/revoke", {"token_id": "z" * 26}),  # (not looked up)
+    ]
+    for method, path, body in refused:
+        async with alice.request(method, path, json=body) as resp:
+            assert resp.status == 403, (method, path)
+            assert (await resp.json())["id"] == PERMISSIONS
+    assert await _me_status(client, seed.token) == 200  # nothing was revoked
+    emulator.state.user(seed.user_id).roles = TOKEN_ROLES
+    async with alice.post(f"/api/v4/users/{seed.user_id}/tokens", json={"description": "mine"}) as resp:
+        assert resp.status == 200
+    assert len(await _token_ids(client, seed.token, seed.user_id)) == 2

@@ -56,7 +56,11 @@ async def test_bots(emulator: Emulator, client: ClientFactory) -> None:
         user = await resp.json()
         assert user["is_bot"] is True
         assert user["email"] == "alicebot@localhost"
-    # The owner may mint tokens for the bot.
+    # The owner may mint tokens for the bot, once given the role that allows tokens at all.
+    async with alice.post(f"/api/v4/users/{bot['user_id']}/tokens", json={"description": "t"}) as resp:
+        assert resp.status == 403
+        assert (await resp.json())["id"] == "api.context.permissions.app_error"
+    emulator.state.user(emulator.seed.user_id).roles = "system_user system_user_access_token"
     async with alice.post(f"/api/v4/users/{bot['user_id']}/tokens", json={"description": "t"}) as resp:
         assert resp.status == 200
     async with alice.put(f"/api/v4/bots/{bot['user_id']}", json={"display_name": "New"}) as resp:

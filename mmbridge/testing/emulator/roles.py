@@ -102,6 +102,11 @@ ROLE_IDS: MappingProxyType[str, str] = MappingProxyType(
 )
 
 
+def has_system_permission(roles: str, permission: str) -> bool:
+    """Whether any of the space-separated system ``roles`` grants ``permission``."""
+    return any(permission in BUILT_IN_ROLES.get(role, ()) for role in roles.split())
+
+
 def role_json(name: str) -> dict[str, object]:
     """The Role JSON of a built-in role."""
     return {

@@ -9,6 +9,7 @@ from ..auth import can_manage_bot, require_admin, require_user
 from ..context import get_context
 from ..errors import AppError, forbidden, invalid_body
 from ..models import AccessToken, User, loads
+from ..roles import has_system_permission
 from ..state import State
 from .common import (
     get_str,
@@ -23,6 +24,13 @@ from .common import (
 )
 
 routes = web.RouteTableDef()
+
+
+def _require(caller: User, permission: str) -> None:
+    """``create_user_access_token``, ``read_…`` or ``revoke_…``: system admins have them, and users
+    given the ``system_user_access_token`` role; checked before the token or its user is looked at."""
+    if not has_system_permission(caller.roles, permission):
+        raise forbidden()
 
 
 def _check_token_access(state: State, caller: User, target: User) -> None:
@@ -46,6 +54,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     state = get_context(request).state
     body = await read_object(request, "token_id")
     token_id = get_str(body, "token_id") or ""
+    _require(caller, "revoke_user_access_token")
     token = state.tokens.get(token_id)
     if token is None:
         raise AppError(
@@ -65,12 +74,13 @@ async def create_token(request: web.Request) -> web.Response:
     user_id = path_user_id(request)
     state = get_context(request).state
     body = await read_object(request, "token")
-    target = state.user(user_id)
-    _check_enabled(request, target)
-    _check_token_access(state, caller, target)
     description = get_str(body, "description", "description") or ""
     if not description:
         raise invalid_body("description")
+    _require(caller, "create_user_access_token")
+    target = state.user(user_id)
+    _check_token_access(state, caller, target)
+    _check_enabled(request, target)
     if target.delete_at:
         raise AppError(400, "app.user_access_token.inactive_user", "The user is deactivated.")
     token = state.add_token(target.id, description)
@@ -83,6 +93,7 @@ async def list_tokens(request: web.Request) -> web.Response:
     caller = require_user(request)
     user_id = path_user_id(request)
     state = get_context(request).state
+    _require(caller, "read_user_access_token")
     target = state.user(user_id)
     _check_token_access(state, caller, target)
     tokens = [t.to_json() for t in state.tokens.values() if t.user_id == target.id]
@@ -128,6 +139,7 @@ async def get_token(request: web.Request) -> web.Response:
     """One token without its value (its user, a bot the caller manages, or an admin)."""
     caller = require_user(request)
     token_id = path_id(request, "token_id")
+    _require(caller, "read_user_access_token")
     state = get_context(request).state
     token = _token(state, token_id)
     _check_token_access(state, caller, state.user(token.user_id))
@@ -137,6 +149,7 @@ async def get_token(request: web.Request) -> web.Response:
 async def _set_token_active(request: web.Request, active: bool) -> web.Response:
     caller = require_user(request)
     token_id = await _token_id_of_body(request)
+    _require(caller, "create_user_access_token" if active else "revoke_user_access_token")
     state = get_context(request).state
     token = _token(state, token_id)
     _check_token_access(state, caller, state.user(token.user_id))
