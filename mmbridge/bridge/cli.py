@@ -6,6 +6,7 @@
     mmbridge generate-registration -c config.yaml
     mmbridge check-config -c config.yaml
     mmbridge run -c config.yaml
+    mmbridge config-reference --bridge examples.mirror:MirrorBridge > docs/config.md
 
 A start that cannot succeed prints one line per problem, saying what and where, and exits with the
 code of its class (see :mod:`mmbridge.bridge.errors`); ``--debug`` adds the traceback.
@@ -41,6 +42,7 @@ from .config import (
     write_upgrade,
 )
 from .config.loader import expand_references, read_config_file
+from .config.reference import core_reference, section_reference
 from .config.yamltext import load_document
 from .deadletters import dead_letters
 from .errors import (
@@ -125,6 +127,16 @@ def _parser() -> argparse.ArgumentParser:
     notify.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     bridge_option(notify)
 
+    reference = commands.add_parser(
+        "config-reference", help="print every config key of the bridge, as Markdown, for its docs"
+    )
+    reference.add_argument(
+        "--section-only",
+        action="store_true",
+        help="only the bridge's own section and the defaults it changes",
+    )
+    bridge_option(reference)
+
     letters = commands.add_parser("dead-letters", help="list, replay or discard events whose handlers failed")
     letters.add_argument("action", choices=("list", "replay", "discard"), nargs="?", default="list")
     letters.add_argument("letter_ids", nargs="*", metavar="ID", help="letters to replay or discard")
@@ -140,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run,
         "generate-config": _generate_config,
+        "config-reference": _config_reference,
         "generate-registration": _generate_registration,
         "check-config": _check_config,
         "dead-letters": _dead_letters,
@@ -387,6 +400,16 @@ def _generate_config(args: argparse.Namespace) -> int:
         f"wrote {output}: set mattermost.url, mattermost.token and mattermost.team, then run "
         f"`{PROGRAM} generate-registration -c {output}`"
     )
+    return EXIT_OK
+
+
+def _config_reference(args: argparse.Namespace) -> int:
+    bridge_class = find_bridge_class(args.bridge)
+    parts = [] if args.section_only else [core_reference(2)]
+    own = section_reference(bridge_class, 2)
+    if own:
+        parts.append(own)
+    sys.stdout.write("\n".join(parts))
     return EXIT_OK
 
 

@@ -159,3 +159,25 @@ def test_json_logging_writes_one_object_per_line(capsys: pytest.CaptureFixture[s
         )
     finally:
         logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+
+
+async def test_config_reference_documents_every_key_of_the_bridge(mirror: MirrorSetup) -> None:
+    """``mmbridge config-reference``: mmbridge's keys and the bridge's own section as Markdown, for a
+    bridge's docs; ``--section-only`` leaves mmbridge's keys out."""
+    full = await mirror.daemon.run("config-reference", "--bridge", MIRROR)
+    assert full.code == 0, full.stderr
+    headings = [line for line in full.stdout.splitlines() if line.startswith("## ")]
+    assert headings[:2] == ["## `bridge` { #bridge }", "## `mattermost` { #mattermost }"]
+    assert headings[-1] == "## `mirror` { #mirror }"
+    assert "### `mirror.channel_a` { #mirror-channel_a }" in full.stdout
+    assert (
+        "| [`puppets.username_template`](#puppets-username_template) | `mirror_{localpart}` |" in full.stdout
+    )
+    own = await mirror.daemon.run("config-reference", "--bridge", MIRROR, "--section-only")
+    assert own.code == 0, own.stderr
+    assert own.stdout.startswith("Defaults MirrorBridge changes:")
+    assert "{ #mattermost }" not in own.stdout
+    assert own.stdout in full.stdout
+    unknown = await mirror.daemon.run("config-reference", "--bridge", "nope:Bridge")
+    assert unknown.code == 13
+    assert unknown.stdout == ""

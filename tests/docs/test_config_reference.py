@@ -12,9 +12,10 @@ from ruamel.yaml import YAML
 
 from mmbridge.bridge import Bridge
 from mmbridge.bridge.config import ConfigError, package_base_text
+from mmbridge.bridge.config.reference import Block, Entry, core_entries
 from mmbridge.bridge.config.yamltext import load_document, plain
 
-from .config_reference import DOC, EXAMPLES, Block, Entry, core_entries, document_with, reference
+from .config_reference import DOC, EXAMPLES, document_with, reference
 
 STALE = "docs/configuration.md is stale: run python tests/docs/config_reference.py --write"
 
