@@ -411,6 +411,52 @@ async def test_command_ephemeral_text_plain_and_get(
     )
 
 
+async def test_a_command_answers_later_through_its_response_url(
+    emulator: Emulator, client: ClientFactory, integration: Integration
+) -> None:
+    """The ``response_url`` a command is called with takes later answers (``/hooks/commands/{id}``,
+    no session): a JSON ``CommandResponse`` or plain text, posted as the first answer would have
+    been, five times at most; an unknown id is 404, bad JSON 400."""
+    seed = emulator.seed
+    await _command(client(seed.admin_token), emulator, trigger="slow", url=integration.url + "/slow")
+    integration.answer_text("/slow", "")  # the first answer: nothing yet
+    await emulator.type_message(seed.token, seed.channel_id, "/slow report")
+    (call,) = integration.at("/slow")
+    response_url = parse_qs(call.body.decode())["response_url"][0]
+    anonymous = client(None)
+    later = {"response_type": "in_channel", "text": "the report is ready"}
+    async with anonymous.post(response_url, json=later) as resp:
+        assert resp.status == 200
+        assert (resp.content_type, await resp.text()) == ("text/plain", "ok")
+    post = _posts_in(emulator, seed.channel_id)[-1]
+    assert (post.user_id, post.message, post.props) == (
+        seed.user_id,
+        "the report is ready",
+        {"from_webhook": "true"},
+    )
+    async with anonymous.post(
+        response_url, data=b"just for you", headers={"Content-Type": "text/plain"}
+    ) as resp:
+        assert resp.status == 200
+    (event,) = emulator.events.of_type("ephemeral_message")
+    assert event.broadcast.user_id == seed.user_id
+    assert json.loads(event.data["post"])["message"] == "just for you"
+    async with anonymous.post(
+        response_url, data=b"{not json", headers={"Content-Type": "application/json"}
+    ) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["id"] == "web.command_webhook.parse.app_error"
+    for _ in range(3):  # uses three to five
+        async with anonymous.post(response_url, json={"text": "again"}) as resp:
+            assert resp.status == 200
+    async with anonymous.post(response_url, json={"text": "a sixth time"}) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["id"] == "app.command_webhook.try_use.invalid"
+    async with anonymous.post(f"{emulator.url}/hooks/commands/{'z' * 26}", json=later) as resp:
+        assert resp.status == 404
+        assert (await resp.json())["id"] == "app.command_webhook.get.missing"
+
+
 async def test_command_errors(emulator: Emulator, client: ClientFactory, integration: Integration) -> None:
     seed = emulator.seed
     admin = client(seed.admin_token)

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import AppError, invalid_param
-from ..ids import new_id
 from ..models import Channel, Command, User, loads
 from .outbound import FORM_CONTENT_TYPE, IntegrationError, OutboundClient
 from .posting import go_form_encode, parse_attachments, save_integration_post, slack_links_to_markdown
@@ -185,6 +184,7 @@ class SlashCommands(OutboundClient):
             )
         if not site_url:
             raise AppError(400, "api.command.execute_command.site_url_required.app_error")
+        hook = self.state.add_command_webhook(command.id, user.id, channel.id, root_id)
         pairs = [
             ("token", command.token),
             ("team_id", command.team_id),
@@ -198,12 +198,24 @@ class SlashCommands(OutboundClient):
             ("trigger_id", trigger_id),
             ("root_id", root_id),
             *self._mentions(message, team.id),
-            ("response_url", f"{site_url.rstrip('/')}/hooks/commands/{new_id()}"),
+            ("response_url", f"{site_url.rstrip('/')}/hooks/commands/{hook.id}"),
         ]
         response = await self._command_request(command, pairs)
         response["trigger_id"] = client_trigger_id
         self._handle_command_response(command, user, channel, team.id, root_id, response)
         return response
+
+    def handle_command_webhook(self, hook_id: str, parsed: dict[str, Any]) -> None:
+        """``HandleCommandWebhook``: a later answer (a ``CommandResponse`` object) of a command
+        call, posted as its first one would have been (at most five, within 30 minutes of the call)."""
+        response = _command_response(parsed)
+        hook = self.state.command_webhook(hook_id)
+        command = self.state.commands.get(hook.command_id)
+        if command is None or command.delete_at:
+            raise AppError(400, "web.command_webhook.command.app_error")
+        self.state.use_command_webhook(hook)
+        user, channel = self.state.user(hook.user_id), self.state.channel(hook.channel_id)
+        self._handle_command_response(command, user, channel, command.team_id, hook.root_id, response)
 
     async def _command_request(self, command: Command, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """``DoCommandRequest``: call the command's URL and parse the answer."""

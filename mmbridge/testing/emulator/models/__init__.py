@@ -8,6 +8,7 @@ from .emoji import Emoji
 from .integrations import (
     COMMAND_SANITIZED_FIELDS,
     Command,
+    CommandWebhook,
     IncomingWebhook,
     IncomingWebhookBody,
     IncomingWebhookRequest,
@@ -31,6 +32,7 @@ __all__ = [
     "Channel",
     "ChannelMember",
     "Command",
+    "CommandWebhook",
     "Emoji",
     "FileInfo",
     "IncomingWebhook",

@@ -32,6 +32,20 @@ class OutgoingWebhook(Record):
     icon_url: str = ""
 
 
+@attrs.define
+class CommandWebhook:
+    """A slash command's ``response_url``: ``model.CommandWebhook``, made for each call of a custom
+    command (never sent to clients: its id is in the URL)."""
+
+    id: str
+    create_at: int
+    command_id: str
+    user_id: str
+    channel_id: str
+    root_id: str = ""
+    use_count: int = 0
+
+
 #: What ``Command.Sanitize`` blanks before a command goes to someone who may not manage it.
 COMMAND_SANITIZED_FIELDS = ("token", "creator_id", "method", "url", "username", "icon_url")
 

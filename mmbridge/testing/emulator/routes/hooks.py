@@ -26,6 +26,7 @@ from ..models import (
     IncomingWebhookRequest,
     OutgoingWebhook,
     User,
+    loads,
 )
 from ..state import State
 from .common import json_response, paging, path_id, query_bool, read_body, read_model, read_object, status_ok
@@ -491,6 +492,24 @@ async def _incoming_payload(request: web.Request, hook_id: str) -> IncomingWebho
             setattr(payload, name, value)
         return payload
     return decode_incoming_payload(raw)
+
+
+@routes.post("/hooks/commands/{id:[A-Za-z0-9]+}")
+async def command_webhook(request: web.Request) -> web.Response:
+    """A slash command's later answer, to the ``response_url`` it was called with: a JSON
+    ``CommandResponse``, or any other body as its text; the answer is the text ``ok``."""
+    body = await read_body(request)
+    if request.content_type == "application/json":
+        try:
+            parsed = loads(body)
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise AppError(400, "web.command_webhook.parse.app_error")
+    else:
+        parsed = {"text": body.decode("utf-8", "replace")}
+    get_context(request).integrations.handle_command_webhook(request.match_info["id"], parsed)
+    return web.Response(text="ok", content_type="text/plain")
 
 
 @routes.post("/hooks/{hook_id:[A-Za-z0-9]+}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .base import DEFAULT_CHANNELS, StateData, direct_channel_name, group_channel_name
 from .bots import BotState
 from .categories import CategoryState
+from .command_webhooks import CommandWebhookState
 from .emoji import EmojiState
 from .incoming_webhooks import IncomingWebhookState
 from .status import StatusState
@@ -19,5 +20,7 @@ from .threads import ThreadState
 __all__ = ["DEFAULT_CHANNELS", "State", "StateData", "direct_channel_name", "group_channel_name"]
 
 
-class State(IncomingWebhookState, BotState, StatusState, CategoryState, ThreadState, EmojiState):
+class State(
+    IncomingWebhookState, BotState, StatusState, CategoryState, ThreadState, EmojiState, CommandWebhookState
+):
     """All data of one emulated server, and every change made to it."""
