@@ -3,7 +3,10 @@ Bob on IRC talking at a steady rate, the bridge SIGKILLed twice and restarted, i
 cut once, Mattermost faults armed (5xx bursts, a WebSocket dropped without its replay).
 
 What can be promised, and is counted:
-- Mattermost -> IRC: every post reaches IRC exactly once, in order (what was missed is caught up).
+- Mattermost -> IRC: every post reaches IRC, in order (what was missed is caught up), once, except
+  a post in flight at a kill or a cut: sent, but killed before it was recorded as handled (or its
+  confirmation lost with the connection), it is sent again, right after itself (at-least-once, as
+  examples/irc/README.md says: IRC has no way to tell a line sent twice).
 - IRC -> Mattermost: nothing is posted twice, in order; every line said while the bridge was
   connected is posted, except those of the last moment before a kill or a cut: IRC keeps no history,
   so a line said while the bridge is away, or heard but not yet posted when it is SIGKILLed, is gone.
@@ -74,9 +77,11 @@ async def test_sigkills_cuts_and_faults_lose_and_double_nothing_that_can_be_kept
         mark[0] = len(bob.lines)
 
     said: list[tuple[float, str]] = []
+    written: dict[str, float] = {}
 
     async def alice_talks() -> None:
         for i in range(MESSAGES):
+            written[f"mm {i}"] = time.monotonic()
             await irc.emulator.type_message(seed.token, irc.channel_id(), f"mm {i}")
             await asyncio.sleep(PACE)
 
@@ -110,13 +115,18 @@ async def test_sigkills_cuts_and_faults_lose_and_double_nothing_that_can_be_kept
         expected = [p.message for p in irc.posts() if p.user_id == seed.user_id]
         assert len(expected) >= MESSAGES - 3 * 3
         heard = lambda: [line.text for line in bob.heard("#test") if line.nick == "alice[m]"]  # noqa: E731
-        await until(lambda: len(heard()) >= len(expected), limit=30)
-        await asyncio.sleep(0.5)
-        assert heard() == expected
 
         # IRC -> Mattermost: nothing doubled, in order, and every line said while connected.
         def kept(at: float) -> bool:
             return any(since <= at <= end for since, end in connected)
+
+        await until(lambda: len(heard()) >= len(expected), limit=30)
+        await asyncio.sleep(0.5)
+        lines = heard()
+        again = [i for i in range(1, len(lines)) if lines[i] == lines[i - 1]]
+        assert len(again) <= 3  # at most one a fault
+        assert all(not kept(written[lines[i]]) for i in again), [lines[i] for i in again]
+        assert [line for i, line in enumerate(lines) if i not in again] == expected
 
         must = [text for at, text in said if kept(at)]
         posted = lambda: [p.message for p in irc.posts() if irc.author(p) == "irc_bob"]  # noqa: E731
