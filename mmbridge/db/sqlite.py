@@ -106,9 +106,12 @@ class _Busy(Exception):
         self.done = done
 
 
-def _run_statements(conn: sqlite3.Connection, statements: list[_Statement]) -> tuple[list[Row], int]:
+def _run_statements(
+    conn: sqlite3.Connection, statements: list[_Statement], *, wait: bool = False
+) -> tuple[list[Row], int]:
     """Run ``statements`` in order: the last one's rows, and how many rows it changed (rows changed
-    by triggers and foreign-key actions count too). Raises :class:`_Busy` instead of waiting."""
+    by triggers and foreign-key actions count too). A statement that finds the write lock taken
+    raises :class:`_Busy` at once, unless ``wait`` (then the busy timeout applies)."""
     rows: list[Row] = []
     changed = 0
     for done, (sql, args) in enumerate(statements):
@@ -116,7 +119,7 @@ def _run_statements(conn: sqlite3.Connection, statements: list[_Statement]) -> t
         try:
             rows = conn.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
+            if not wait and getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
                 raise _Busy(done) from exc
             raise
         changed = conn.total_changes - before
@@ -130,13 +133,7 @@ def _run_waiting(
     thread; the connection answers at once otherwise)."""
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     try:
-        rows: list[Row] = []
-        changed = 0
-        for sql, args in statements:
-            before = conn.total_changes
-            rows = conn.execute(sql, args).fetchall()
-            changed = conn.total_changes - before
-        return rows, changed
+        return _run_statements(conn, statements, wait=True)
     finally:
         conn.execute("PRAGMA busy_timeout = 0")
 
