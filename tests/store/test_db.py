@@ -308,3 +308,76 @@ async def test_the_write_ahead_log_is_checkpointed(tmp_path: Path, cleanup: Clea
                 await conn.defer("INSERT INTO blob (id, data) VALUES ($1, $2)", batch * 50 + n, b"x" * 1000)
     assert await db.fetchval("SELECT COUNT(*) FROM blob") == 10_000  # 10 MB written
     assert (tmp_path / "log.db-wal").stat().st_size < 5_000_000
+
+
+async def test_a_failed_held_write_fails_its_whole_transaction(tmp_path: Path, cleanup: Cleanup) -> None:
+    """A held write's error comes with a later statement; the transaction can then only be rolled
+    back, even if that error is caught, so nothing commits without the write (as on PostgreSQL).
+    Raised inside a savepoint for a write of the outer level, it is still the write's own error."""
+    db = cleanup(Database.create(f"sqlite:///{tmp_path / 'held.db'}", upgrade_table=[], owner=OWNER))
+    await db.start()
+    await db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
+    await db.execute("INSERT INTO item (id) VALUES (1)")
+
+    async def catch_and_go_on() -> None:
+        async with db.transaction() as conn:
+            await conn.defer("INSERT INTO item (id) VALUES (1)")  # taken: fails when sent
+            await conn.defer("INSERT INTO item (id) VALUES (2)")
+            with pytest.raises(sqlite3.IntegrityError):
+                await conn.execute("INSERT INTO item (id) VALUES (3)")
+            with pytest.raises(DatabaseError, match="can only be rolled back"):
+                await conn.execute("INSERT INTO item (id) VALUES (4)")
+
+    with pytest.raises(DatabaseError, match="cannot commit"):
+        await catch_and_go_on()
+
+    async def outer_write_fails_inside_a_savepoint() -> None:
+        async with db.transaction() as conn:
+            await conn.defer("INSERT INTO item (id) VALUES (1)")  # the outer level's
+            with pytest.raises(sqlite3.IntegrityError):
+                async with conn.transaction() as inner:
+                    await inner.execute("INSERT INTO item (id) VALUES (5)")
+
+    with pytest.raises(DatabaseError, match="cannot commit"):
+        await outer_write_fails_inside_a_savepoint()
+    assert [r["id"] for r in await db.fetch("SELECT id FROM item")] == [1]  # nothing else
+    async with db.transaction() as conn:  # and the connection is sound
+        await conn.defer("INSERT INTO item (id) VALUES (6)")
+    assert await db.fetchval("SELECT COUNT(*) FROM item") == 2
+
+
+async def test_a_holder_cancelled_twice_never_undoes_the_next_holders_write(
+    tmp_path: Path, cleanup: Cleanup
+) -> None:
+    """A transaction cancelled while its write waits for another process's lock, and cancelled
+    again while it rolls back: the next task gets the connection only once that is over, so its
+    own write is neither undone nor run inside the cancelled transaction."""
+    from mmbridge.db.sqlite import SQLiteDatabase
+    from mmbridge.db.url import SQLiteTarget
+
+    path = tmp_path / "twice.db"
+    db = cleanup(SQLiteDatabase(f"sqlite:///{path}", SQLiteTarget(str(path)), upgrade_tables=[], owner=OWNER))
+    await db.start()
+    await db.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+
+        async def first() -> None:
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO item (id) VALUES (10)")
+
+        task = asyncio.create_task(first())
+        await asyncio.sleep(0.2)  # waiting for the lock on the database's thread
+        task.cancel()
+        await asyncio.sleep(0.05)
+        task.cancel()  # and again, while it rolls back
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        second = asyncio.create_task(db.execute("INSERT INTO item (id) VALUES (20)"))
+        await asyncio.sleep(0.1)
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(second, 5) == 1
+        assert [r["id"] for r in await db.fetch("SELECT id FROM item")] == [20]
+    finally:
+        other.close()
