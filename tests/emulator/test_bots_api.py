@@ -107,12 +107,13 @@ async def test_bot_icon(emulator: Emulator, client: ClientFactory) -> None:
         assert await resp.read() == SVG
     async with admin.get(f"/api/v4/bots/{seed.bot_user_id}") as resp:
         assert (await resp.json())["last_icon_update"] > 0
-    # one change, announced twice: the admins' copy and everyone else's
+    # one change, announced three times: the admins' copy, everyone else's, the user's own
     assert [
         (e.data["user"]["id"], e.broadcast.contains_sensitive_data)
         for e in emulator.events.of_type("user_updated")
     ] == [
         (seed.bot_user_id, True),
+        (seed.bot_user_id, False),
         (seed.bot_user_id, False),
     ]
     async with admin.delete(url) as resp:
@@ -144,4 +145,4 @@ async def test_bot_icon_refusals(emulator: Emulator, client: ClientFactory) -> N
     emulator.events.clear()
     async with admin.delete(url) as resp:
         assert resp.status == 200  # no icon to delete: fine, as with the S3 file driver
-    assert len(emulator.events.of_type("user_updated")) == 2  # (the admins' copy and the others')
+    assert len(emulator.events.of_type("user_updated")) == 3  # (admins', others', the user's own)

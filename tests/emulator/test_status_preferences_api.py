@@ -58,7 +58,7 @@ async def test_set_and_clear_custom_status(emulator: Emulator, client: ClientFac
     assert status["text"] == "In a meeting"
     assert status["emoji"] == "speech_balloon"  # the server's default emoji
     updated = emulator.events.of_type("user_updated")
-    assert [e.data["user"]["id"] for e in updated] == [seed.user_id] * 2  # (admins' copy, others')
+    assert [e.data["user"]["id"] for e in updated] == [seed.user_id] * 3  # (admins', others', own)
     changed = emulator.events.of_type("preferences_changed")
     assert [e.broadcast.user_id for e in changed] == [seed.user_id]
     (recent,) = json.loads(changed[0].data["preferences"])
@@ -67,7 +67,7 @@ async def test_set_and_clear_custom_status(emulator: Emulator, client: ClientFac
     async with alice.delete("/api/v4/users/me/status/custom") as resp:
         assert resp.status == 200
     assert (await _user(client, seed.token, seed.user_id))["props"]["customStatus"] == ""
-    assert len(emulator.events.of_type("user_updated")) == 4
+    assert len(emulator.events.of_type("user_updated")) == 6
 
 
 async def test_custom_status_refusals(emulator: Emulator, client: ClientFactory) -> None:

@@ -257,8 +257,9 @@ async def test_update_user_replaces_the_profile(emulator: Emulator, client: Clie
     assert updated["roles"] == "system_user"
     assert updated["create_at"] == user["create_at"]
     assert emulator.state.user(seed.user_id).notify_props["mention_keys"] == "alice2,@alice"
-    admins, others = emulator.events.of_type("user_updated")
-    assert admins.data["user"]["username"] == others.data["user"]["username"] == "alice2"
+    admins, others, own = emulator.events.of_type("user_updated")
+    assert {e.data["user"]["username"] for e in (admins, others, own)} == {"alice2"}
+    assert own.broadcast.user_id == seed.user_id
 
 
 async def test_update_user_refusals_change_nothing(emulator: Emulator, client: ClientFactory) -> None:
@@ -530,9 +531,10 @@ async def test_verify_member_email(emulator: Emulator, client: ClientFactory) ->
     user = await _json(client(seed.admin_token), "POST", path, 200)
     assert user["id"] == seed.user_id
     assert emulator.state.user(seed.user_id).email_verified
-    announced = emulator.events.of_type("user_updated")[-1].data["user"]
-    assert announced["id"] == seed.user_id
-    assert "email_verified" not in announced  # (a profile: ClearNonProfileFields)
+    *profiles, own = (e.data["user"] for e in emulator.events.of_type("user_updated")[-3:])
+    assert own["id"] == seed.user_id
+    assert own["email_verified"] is True  # her own copy is whole...
+    assert all("email_verified" not in p for p in profiles)  # ...the others' are profiles
 
 
 # --------------------------------------------------------------------------- Other per-user reads
@@ -638,17 +640,24 @@ async def test_another_users_profile_leaves_out_what_is_only_theirs(
 async def test_a_user_update_reaches_admins_and_others_each_with_their_copy(
     emulator: Emulator, client: ClientFactory
 ) -> None:
+    """As ``sendUpdatedUserEvent``: the user gets their whole account, admins a profile with the
+    sign-in method, everyone else a profile without it; each socket one copy, never two."""
     seed = emulator.seed
     emulator.state.user(seed.user_id).auth_service = "gitlab"
+    _, bob_token = emulator.create_user("bob")
     sockets = {}
-    for name, token in (("alice", seed.token), ("admin", seed.admin_token)):
+    for name, token in (("alice", seed.token), ("bob", bob_token), ("admin", seed.admin_token)):
         ws = await client(token).ws_connect("/api/v4/websocket")
         assert (await ws.receive_json(timeout=5))["event"] == "hello"
         sockets[name] = ws
     await _json(
         client(seed.token), "PUT", f"/api/v4/users/{seed.user_id}/patch", 200, json={"nickname": "Al"}
     )
-    for name, auth_service in (("alice", ""), ("admin", "gitlab")):
+    for name, auth_service, whole in (
+        ("alice", "gitlab", True),
+        ("bob", "", False),
+        ("admin", "gitlab", False),
+    ):
         frames = []
         while True:
             try:
@@ -657,9 +666,9 @@ async def test_a_user_update_reaches_admins_and_others_each_with_their_copy(
                 break
             if frame.get("event") == "user_updated":
                 frames.append(frame["data"]["user"])
-        assert len(frames) == 1, name  # one copy each, never both
+        assert len(frames) == 1, name  # one copy each, never two
         assert frames[0]["nickname"] == "Al"
         assert frames[0]["auth_service"] == auth_service, name
-        assert "notify_props" not in frames[0]
+        assert ("notify_props" in frames[0]) is whole, name
     for ws in sockets.values():
         await ws.close()

@@ -138,18 +138,21 @@ class UserState(StateData):
 
     def user_updated(self, user: User) -> None:
         """Bump ``update_at`` and announce the change, as ``sendUpdatedUserEvent`` does: an
-        admin's profile to admins, and a profile without what only admins see to everyone else."""
+        admin's profile to admins, a profile without what only admins see to everyone else, and
+        the whole account to the user themselves (left out of the other two)."""
         user.update_at = max(now_ms(), user.update_at + 1)
+        others = {user.id: True}
         self.events.publish(
             "user_updated",
             {"user": user.profile_json(as_admin=True)},
-            Broadcast(contains_sensitive_data=True),
+            Broadcast(omit_users=others, contains_sensitive_data=True),
         )
         self.events.publish(
             "user_updated",
             {"user": user.profile_json(as_admin=False)},
-            Broadcast(contains_sanitized_data=True),
+            Broadcast(omit_users=dict(others), contains_sanitized_data=True),
         )
+        self.events.publish("user_updated", {"user": user.to_json()}, Broadcast(user_id=user.id))
 
     def add_token(self, user_id: str, description: str) -> AccessToken:
         """Create a personal access token and the session behind it."""
