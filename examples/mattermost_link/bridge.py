@@ -326,8 +326,9 @@ class LinkConnector:
 
     async def handle_edit(self, edit: MattermostEdit) -> None:
         puppet = await self._puppet(edit.sender)
+        text = f"*{edit.text}*" if edit.emote else edit.text
         for remote_id in edit.remote_ids:
-            await puppet.edit(remote_id, edit.text, markdown=True)
+            await puppet.edit(remote_id, text, markdown=True)
 
     async def handle_delete(self, delete: MattermostDelete) -> None:
         for remote_id in delete.remote_ids:

@@ -95,7 +95,11 @@ class MirrorConnector:
         for remote_id in edit.remote_ids:
             await self._push(
                 RemoteEdit(
-                    portal=self._other(edit.portal.key), sender=sender, message_id=remote_id, text=edit.text
+                    portal=self._other(edit.portal.key),
+                    sender=sender,
+                    message_id=remote_id,
+                    text=edit.text,
+                    emote=edit.emote,
                 )
             )
 

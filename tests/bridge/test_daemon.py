@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mmbridge.api import ClientAPI
 from mmbridge.bridge.errors import (
     AuthenticationError,
     BridgeNotFoundError,
@@ -98,6 +99,13 @@ async def test_an_action_is_copied_as_an_action(mirror: MirrorSetup) -> None:
     ]
     assert (copy.type, copy.message) == ("me", "*waves at everyone*")
     assert emulator.state.user(copy.user_id).username == "mirror_alice"
+    [original] = [
+        p for p in emulator.state.posts.values() if p.channel_id == seed.channel_id and p.type == "me"
+    ]
+    async with ClientAPI.connect(emulator.url, seed.token) as alice:  # an edit keeps it an action
+        await alice.posts.edit(original.id, "*waves twice*")
+    await until(lambda: emulator.state.posts[copy.id].message == "*waves twice*")
+    assert emulator.state.posts[copy.id].type == "me"
     daemon.signal(signal.SIGTERM)
     assert (await daemon.wait()).code == 0
 

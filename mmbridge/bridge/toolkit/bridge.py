@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from ...api.validation import MAX_POST_RUNES
 from ...appservice import BRIDGE_PROP, CommandSpec, Dispatcher, IntentAPI
 from ...appservice.outbox import SOURCE_PROP
 from ...db import UpgradeTable
@@ -354,7 +355,7 @@ class ConnectorBridge(Bridge[SettingsT]):
             return  # bridged already (the connector saw its message twice)
         portal = await self._portal_of(event)
         thread_root, root_post = await self._thread_of(key, event.thread_root or event.reply_to)
-        text = f"*{event.text}*" if event.emote else event.text
+        text = event.text
         action = event.emote
         parts: list[MessagePart] = []
         props: dict[str, Any] = {}
@@ -366,12 +367,13 @@ class ConnectorBridge(Bridge[SettingsT]):
             if self._override_allowed:
                 props = {"override_username": name, "from_webhook": "true"}
             elif text:
-                text = self.config.relay.format.format(displayname=name, message=text)
+                text = self.config.relay.format.format(
+                    displayname=name, message=f"*{text}*" if action else text
+                )
                 action = False  # (an action is the sender's own words only)
-        chunks = split_message(text) if text else [""]
+        chunks = _action_parts(text) if action else split_message(text) if text else [""]
         file_ids = await self._upload(intent, portal.channel_id, event) if event.files else []
-        # An action is what the server's own /me makes: a "me" post of *text*, in one part.
-        post_type = "me" if action and len(chunks) == 1 else ""
+        post_type = "me" if action else ""
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1  # the files go with the last part of the text
             post = await intent.send_markdown(
@@ -438,7 +440,7 @@ class ConnectorBridge(Bridge[SettingsT]):
         if not parts:
             return
         intent = await self.intent_for(event.sender)
-        chunks = split_message(event.text)
+        chunks = _action_parts(event.text) if event.emote else split_message(event.text)
         for part, chunk in zip(parts, chunks, strict=False):
             await intent.edit(part.post_id, chunk, markdown=True)
 
@@ -569,8 +571,10 @@ class ConnectorBridge(Bridge[SettingsT]):
         if portal is None or part is None or not isinstance(self.connector, HandlesEdits):
             return
         sender = await self.users.get(event.post.user_id)
+        action = action_text(event.post)
+        text = event.post.message if action is None else action
         await self.connector.handle_edit(
-            MattermostEdit(portal, sender, event.post, event.post.message, (part.remote_id,))
+            MattermostEdit(portal, sender, event.post, text, (part.remote_id,), emote=action is not None)
         )
 
     async def _from_delete(self, event: PostDeletedEvent) -> None:
@@ -637,3 +641,9 @@ class ConnectorBridge(Bridge[SettingsT]):
         if portal is None or not source.startswith(prefix) or not remote_id or not part_number.isdigit():
             return None
         return MessagePart(str(portal.key), remote_id, int(part_number), post.id, post.channel_id)
+
+
+def _action_parts(text: str) -> list[str]:
+    """An action as the server's own ``/me`` posts it, ``*text*``: each part of a long one in
+    its own asterisks (each part a ``me`` post)."""
+    return [f"*{chunk}*" for chunk in split_message(text, MAX_POST_RUNES - 2)] if text else ["**"]

@@ -80,6 +80,8 @@ class MattermostEdit:
     post: Post
     text: str
     remote_ids: tuple[str, ...]
+    emote: bool = False
+    """The post is an action: ``text`` is the action alone, as in :class:`MattermostMessage`."""
 
 
 @attrs.frozen

@@ -107,6 +107,8 @@ class RemoteEdit(PortalEvent):
     event_type: ClassVar[str] = "remote_edit"
     message_id: str
     text: str
+    #: An action's new text (``text`` without the asterisks), as for :class:`RemoteMessage`.
+    emote: bool = False
 
 
 @attrs.frozen(kw_only=True)
