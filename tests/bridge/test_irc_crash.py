@@ -110,7 +110,7 @@ async def test_sigkills_cuts_and_faults_lose_and_double_nothing_that_can_be_kept
             await bridge_back(restart=what == "kill")
         await talking
 
-        # Mattermost -> IRC: each post once, in order.
+        # Mattermost -> IRC: each post once, in order (a repeat only of one in flight at a fault).
         # (Alice's own posts meet the 503 bursts too: those that failed were never made.)
         expected = [p.message for p in irc.posts() if p.user_id == seed.user_id]
         assert len(expected) >= MESSAGES - 3 * 3

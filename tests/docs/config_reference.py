@@ -9,15 +9,14 @@ current. Run it after changing a key.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script: the repository root is not on the path
     sys.path.insert(0, str(ROOT))
 
+from mmbridge.bridge.cli import find_bridge_class  # noqa: E402
 from mmbridge.bridge.config.reference import core_reference, section_reference  # noqa: E402
 
 DOC = ROOT / "docs" / "configuration.md"
@@ -32,12 +31,6 @@ EXAMPLES = (
 )
 
 
-def load_bridge(spec: str) -> Any:
-    """The bridge class ``module:Class``."""
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 def reference() -> str:
     """The generated part of ``docs/configuration.md``."""
     out = [
@@ -50,7 +43,8 @@ def reference() -> str:
         "",
     ]
     for spec in EXAMPLES:
-        bridge_class = load_bridge(spec)
+        bridge_class = find_bridge_class(spec)
+        assert bridge_class.section is not None, spec
         out += [f"### {bridge_class.__name__} (`{spec}`) {{ #example-{bridge_class.section.key} }}", ""]
         out += [section_reference(bridge_class, 4).rstrip("\n"), ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -163,3 +163,17 @@ def _flow(value: Any) -> str:
     out = io.StringIO()
     yaml.dump(value, out)
     return out.getvalue().strip().removesuffix("...").strip()
+
+
+def test_every_type_a_bridge_setting_may_have_is_worded() -> None:
+    """``mmbridge config-reference`` documents third-party sections too: optional values, tuples and
+    sets read as the loader takes them, and a type it has no words for is named, not a crash."""
+    import typing
+
+    from mmbridge.bridge.config.reference import kind_of
+
+    assert kind_of(int | None) == "whole number, or nothing"
+    assert kind_of(typing.Optional[str]) == "text, or nothing"  # noqa: UP045 - the old spelling too
+    assert kind_of(tuple[str, ...]) == kind_of(set[str]) == kind_of(list[str]) == "list of text"
+    assert kind_of(typing.Literal["a", "b"]) == "one of `a`, `b`"
+    assert kind_of(bytes) == "`bytes`"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -102,15 +103,17 @@ def kind_of(kind: Any) -> str:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin is typing.Literal:
         return "one of " + ", ".join(f"`{option}`" for option in args)
-    if origin is list:
-        return f"list of {kind_of(args[0]) if args else 'anything'}"
+    if origin in (typing.Union, types.UnionType):
+        named = [kind_of(arg) for arg in args if arg is not type(None)]
+        return " or ".join(named) + (", or nothing" if type(None) in args else "")
+    if origin in (list, tuple, set, frozenset):
+        element = args[0] if args and args[0] is not Ellipsis else Any
+        return f"list of {kind_of(element)}"
     if origin is dict or kind is dict:
         if args and args[1] is not Any:
             return f"mapping of {kind_of(args[0])} to {kind_of(args[1])}"
         return "mapping"
-    raise ValueError(
-        f"no reference wording for the type {kind!r}: add it to mmbridge.bridge.config.reference"
-    )
+    return f"`{getattr(kind, '__name__', kind)}`"  # (a type the loader reads as it is)
 
 
 def check_text(check: Callable[[Any], str | None]) -> str:
