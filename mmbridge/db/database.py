@@ -189,8 +189,9 @@ class Database(ABC):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """``async with db.transaction() as conn:`` — all statements on ``conn`` commit together, or
-        none of them when the block raises. On SQLite the transaction takes the write lock at once
-        (``BEGIN IMMEDIATE``), so two processes never deadlock upgrading a read lock."""
+        none of them when the block raises. On SQLite the transaction takes the write lock with its
+        first statement (``BEGIN IMMEDIATE``, sent with it), so two processes never deadlock
+        upgrading a read lock."""
         async with self.acquire() as conn, conn.transaction():
             yield conn
 
